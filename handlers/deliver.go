@@ -1,0 +1,104 @@
+package handlers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"time"
+
+	"github.com/batchport/batchport/internal/catalog"
+	"github.com/batchport/batchport/internal/failure"
+	"github.com/batchport/batchport/internal/sftpdeliver"
+)
+
+// deliverOnce delivers the S3 snapshot to destination i unless an earlier
+// attempt recorded that delivery.
+func (h *SQLExport) deliverOnce(ctx context.Context, exec *Execution, i int, delivery catalog.Delivery, export ExportResult) error {
+	step := DeliverStep(i)
+	var previous DeliverResult
+	done, err := exec.Steps.Done(step, &previous)
+	if err != nil || done {
+		return err
+	}
+	result, err := h.deliver(ctx, delivery, export)
+	if err != nil {
+		return fmt.Errorf("delivering to %s: %w", delivery.SFTP.Address, err)
+	}
+	if err := exec.Steps.Record(ctx, step, result); err != nil {
+		return err
+	}
+	return nil
+}
+
+// deliver streams the exact S3 version recorded by the export to the SFTP
+// server, and checks the bytes read against the export's SHA-256 before
+// the file is renamed into place.
+func (h *SQLExport) deliver(ctx context.Context, delivery catalog.Delivery, export ExportResult) (DeliverResult, error) {
+	target, err := h.sftpTarget(delivery.SFTP)
+	if err != nil {
+		return DeliverResult{}, err
+	}
+	started := time.Now()
+	body, _, err := h.Store.Open(ctx, export.Object)
+	if err != nil {
+		return DeliverResult{}, err
+	}
+	defer body.Close()
+
+	client, err := sftpdeliver.Dial(ctx, target)
+	if err != nil {
+		return DeliverResult{}, err
+	}
+	defer client.Close()
+
+	hashed := &hashingReader{hash: sha256.New(), next: body}
+	verify := func() error {
+		if sum := hex.EncodeToString(hashed.hash.Sum(nil)); sum != export.SHA256 {
+			return fmt.Errorf("the S3 object's SHA-256 %s differs from the export's %s", sum, export.SHA256)
+		}
+		return nil
+	}
+	if err := client.Put(ctx, delivery.RemotePath, hashed, export.Bytes, verify); err != nil {
+		return DeliverResult{}, err
+	}
+	h.Logger.InfoContext(ctx, "deliver: file in place", "address", target.Address, "remote_path", delivery.RemotePath,
+		"bytes", export.Bytes, "duration_ms", time.Since(started).Milliseconds())
+	return DeliverResult{Address: target.Address, RemotePath: delivery.RemotePath, Bytes: export.Bytes, SHA256: export.SHA256}, nil
+}
+
+// sftpTarget reads the destination's key and known_hosts from the
+// environment. Both are secrets or pins: errors name the variables only.
+func (h *SQLExport) sftpTarget(destination *catalog.SFTPDestination) (sftpdeliver.Target, error) {
+	key, ok := h.LookupEnv(destination.PrivateKeyEnv)
+	if !ok || key == "" {
+		return sftpdeliver.Target{}, failure.Permanentf("config_missing", "%s is not set: set it to the SFTP private key", destination.PrivateKeyEnv)
+	}
+	knownHosts, ok := h.LookupEnv(destination.KnownHostsEnv)
+	if !ok || knownHosts == "" {
+		return sftpdeliver.Target{}, failure.Permanentf("config_missing",
+			"%s is not set: set it to the partner's known_hosts lines; host keys are always verified", destination.KnownHostsEnv)
+	}
+	return sftpdeliver.Target{
+		Address:          destination.Address,
+		User:             destination.User,
+		PrivateKey:       []byte(key),
+		KeySource:        destination.PrivateKeyEnv,
+		KnownHosts:       []byte(knownHosts),
+		KnownHostsSource: destination.KnownHostsEnv,
+	}, nil
+}
+
+// hashingReader hashes what is read through it.
+type hashingReader struct {
+	hash hash.Hash
+	next io.Reader
+}
+
+func (r *hashingReader) Read(p []byte) (int, error) {
+	n, err := r.next.Read(p)
+	r.hash.Write(p[:n])
+	return n, err
+}

@@ -1,0 +1,96 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/spf13/cobra"
+
+	"github.com/batchport/batchport/worker"
+)
+
+func newWorkerCommand(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "worker",
+		Short: "Receive and run jobs from the queue until SIGTERM or SIGINT",
+		Long: `Receive job messages from BATCHPORT_QUEUE_URL and run them, BATCHPORT_CONCURRENCY at once.
+On SIGTERM or SIGINT the worker stops receiving, gives running jobs BATCHPORT_DRAIN_TIMEOUT
+to finish, then cancels them and makes their messages visible again.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			return runWorker(ctx, a)
+		},
+	}
+}
+
+func runWorker(ctx context.Context, a *app) error {
+	cfg, err := a.config(ctx)
+	if err != nil {
+		return err
+	}
+	if err := cfg.RequireQueue(); err != nil {
+		return invalidInput(err)
+	}
+	logger, err := a.log(ctx)
+	if err != nil {
+		return err
+	}
+	executor, err := a.runner(ctx)
+	if err != nil {
+		return err
+	}
+	client, err := a.sqsClient(ctx)
+	if err != nil {
+		return err
+	}
+	dlqURL := cfg.DLQURL
+	if dlqURL == "" {
+		if dlqURL, err = deadLetterQueueURL(ctx, client, cfg.QueueURL); err != nil {
+			return err
+		}
+	}
+	w, err := worker.New(client, executor, worker.Config{
+		QueueURL:          cfg.QueueURL,
+		DLQURL:            dlqURL,
+		Concurrency:       cfg.Concurrency,
+		VisibilityTimeout: cfg.VisibilityTimeout,
+		DrainTimeout:      cfg.DrainTimeout,
+	}, logger)
+	if err != nil {
+		return invalidInput(err)
+	}
+	return w.Run(ctx)
+}
+
+// deadLetterQueueURL finds the DLQ from the queue's redrive policy.
+func deadLetterQueueURL(ctx context.Context, client *sqs.Client, queueURL string) (string, error) {
+	out, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(queueURL),
+		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameRedrivePolicy},
+	})
+	if err != nil {
+		return "", fmt.Errorf("reading the redrive policy of %s: %w", queueURL, err)
+	}
+	policy := out.Attributes[string(types.QueueAttributeNameRedrivePolicy)]
+	var redrive struct {
+		DeadLetterTargetArn string `json:"deadLetterTargetArn"`
+	}
+	if policy == "" || json.Unmarshal([]byte(policy), &redrive) != nil || redrive.DeadLetterTargetArn == "" {
+		return "", invalidInput(fmt.Errorf("queue %s has no redrive policy: set BATCHPORT_DLQ_URL or add a redrive policy", queueURL))
+	}
+	name := redrive.DeadLetterTargetArn[strings.LastIndex(redrive.DeadLetterTargetArn, ":")+1:]
+	url, err := client.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name)})
+	if err != nil {
+		return "", fmt.Errorf("finding the dead-letter queue %s: %w", name, err)
+	}
+	return aws.ToString(url.QueueUrl), nil
+}

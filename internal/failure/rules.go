@@ -1,0 +1,81 @@
+package failure
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/aws/smithy-go"
+	"github.com/batchport/batchport/internal/sftpdeliver"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/pkg/sftp"
+)
+
+// rules recognise vendor errors that are permanent. Every vendor error not
+// matched here is retryable.
+var rules = []func(error) (string, bool){
+	postgresRule,
+	awsRule,
+	sftpRule,
+}
+
+// postgresRule classifies by SQLSTATE class. Syntax and access errors, data
+// errors and a read-only violation fail the same way on every retry; a
+// serialization failure, a lost connection or an admin shutdown may not.
+func postgresRule(err error) (string, bool) {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || len(pgErr.Code) < 2 {
+		return "", false
+	}
+	switch pgErr.Code[:2] {
+	case "42":
+		return "sql_invalid", true // syntax error or access rule violation
+	case "22":
+		return "sql_data", true // data exception, such as a bad cast of a param
+	case "28":
+		return "database_auth", true // invalid authorization specification
+	case "3D":
+		return "database_missing", true // invalid catalog name
+	case "25":
+		if pgErr.Code == "25006" {
+			return "sql_read_only", true // read-only SQL transaction
+		}
+	}
+	return "", false
+}
+
+// awsRule treats credential and permission errors and a missing bucket as permanent.
+func awsRule(err error) (string, bool) {
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) {
+		return "", false
+	}
+	switch apiErr.ErrorCode() {
+	case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AuthorizationHeaderMalformed":
+		return "aws_auth", true
+	case "NoSuchBucket":
+		return "aws_no_such_bucket", true
+	}
+	return "", false
+}
+
+// sftpRule treats permission and missing-path statuses, a host key that
+// fails verification and a refused login as permanent.
+func sftpRule(err error) (string, bool) {
+	var status *sftp.StatusError
+	if errors.As(err, &status) {
+		switch status.FxCode() {
+		case sftp.ErrSSHFxPermissionDenied:
+			return "sftp_permission_denied", true
+		case sftp.ErrSSHFxNoSuchFile:
+			return "sftp_no_such_path", true
+		}
+		return "", false
+	}
+	if errors.Is(err, sftpdeliver.ErrHostKey) {
+		return "sftp_host_key", true
+	}
+	if strings.Contains(err.Error(), "ssh: unable to authenticate") {
+		return "sftp_auth", true
+	}
+	return "", false
+}

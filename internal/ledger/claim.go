@@ -1,0 +1,178 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ClaimRequest describes the run a worker wants to execute.
+type ClaimRequest struct {
+	RunKey       string
+	Job          string
+	ScheduledFor time.Time
+	Params       map[string]string
+	RequestedBy  string
+	// Owner identifies the worker (host and process), for people reading the ledger.
+	Owner string
+	// Lease is how long the claim holds without being extended.
+	Lease time.Duration
+}
+
+// Outcome is what a claim found.
+type Outcome int
+
+const (
+	// Claimed: the caller holds the lease and should execute the run.
+	Claimed Outcome = iota
+	// AlreadySucceeded: the run key finished before; the message is a duplicate.
+	AlreadySucceeded
+	// HeldElsewhere: another worker holds a live lease until LeaseExpiresAt.
+	HeldElsewhere
+)
+
+// Claim is the result of a claim attempt.
+type Claim struct {
+	Outcome Outcome
+	RunKey  string
+	// Fence is the token every later write must present; zero unless Claimed.
+	Fence   int64
+	Attempt int
+	// LeaseExpiresAt is when another worker's lease ends (HeldElsewhere).
+	LeaseExpiresAt time.Time
+	// Steps are the results of steps finished by earlier attempts, by name.
+	Steps map[string]json.RawMessage
+}
+
+// ErrRunKeyConflict is returned when a run key is already used by another job.
+var ErrRunKeyConflict = errors.New("run key already belongs to another job")
+
+// Claim takes the run key for the caller unless it already succeeded or
+// another worker holds a live lease. An expired lease is taken over, and
+// the fence grows, so the old holder's later writes are rejected.
+func (l *Ledger) Claim(ctx context.Context, req ClaimRequest) (*Claim, error) {
+	params, err := json.Marshal(req.Params)
+	if err != nil {
+		return nil, fmt.Errorf("encoding params: %w", err)
+	}
+	claim := &Claim{RunKey: req.RunKey, Outcome: Claimed}
+	err = l.pool.QueryRow(ctx, `
+		INSERT INTO batchport.runs AS r (run_key, job, status, attempts, scheduled_for, params, requested_by,
+			lease_owner, lease_expires_at, fence, started_at)
+		VALUES ($1, $2, 'running', 1, $3, $4, $5, $6, now() + $7 * interval '1 millisecond', 1, now())
+		ON CONFLICT (run_key) DO UPDATE SET
+			status = 'running', attempts = r.attempts + 1, lease_owner = excluded.lease_owner,
+			lease_expires_at = excluded.lease_expires_at, fence = r.fence + 1,
+			started_at = now(), finished_at = NULL, updated_at = now()
+		WHERE r.job = excluded.job AND r.status <> 'succeeded'
+			AND (r.status <> 'running' OR r.lease_expires_at < now())
+		RETURNING fence, attempts`,
+		req.RunKey, req.Job, req.ScheduledFor, params, req.RequestedBy, req.Owner, req.Lease.Milliseconds(),
+	).Scan(&claim.Fence, &claim.Attempt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return l.explainRefusedClaim(ctx, req)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("claiming run %q: %w", req.RunKey, err)
+	}
+	if claim.Steps, err = l.stepResults(ctx, req.RunKey); err != nil {
+		return nil, err
+	}
+	return claim, nil
+}
+
+func (l *Ledger) explainRefusedClaim(ctx context.Context, req ClaimRequest) (*Claim, error) {
+	var job string
+	var status Status
+	var leaseExpiresAt *time.Time
+	err := l.pool.QueryRow(ctx, "SELECT job, status, lease_expires_at FROM batchport.runs WHERE run_key = $1", req.RunKey).
+		Scan(&job, &status, &leaseExpiresAt)
+	if err != nil {
+		return nil, fmt.Errorf("reading run %q after a refused claim: %w", req.RunKey, err)
+	}
+	switch {
+	case job != req.Job:
+		return nil, fmt.Errorf("run key %q for job %s: %w (%s)", req.RunKey, req.Job, ErrRunKeyConflict, job)
+	case status == Succeeded:
+		return &Claim{Outcome: AlreadySucceeded, RunKey: req.RunKey}, nil
+	case leaseExpiresAt != nil:
+		return &Claim{Outcome: HeldElsewhere, RunKey: req.RunKey, LeaseExpiresAt: *leaseExpiresAt}, nil
+	}
+	return nil, fmt.Errorf("claiming run %q: refused in status %s", req.RunKey, status)
+}
+
+func (l *Ledger) stepResults(ctx context.Context, runKey string) (map[string]json.RawMessage, error) {
+	rows, err := l.pool.Query(ctx, "SELECT step, result FROM batchport.steps WHERE run_key = $1", runKey)
+	if err != nil {
+		return nil, fmt.Errorf("reading steps of run %q: %w", runKey, err)
+	}
+	steps := map[string]json.RawMessage{}
+	var name string
+	var result json.RawMessage
+	_, err = pgx.ForEachRow(rows, []any{&name, &result}, func() error {
+		steps[name] = append(json.RawMessage(nil), result...)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading steps of run %q: %w", runKey, err)
+	}
+	return steps, nil
+}
+
+// RecordStep stores a finished step's result, if the claim's fence is still current.
+func (l *Ledger) RecordStep(ctx context.Context, claim *Claim, step string, result any) error {
+	encoded, err := json.Marshal(result)
+	if err != nil {
+		return fmt.Errorf("encoding result of step %s: %w", step, err)
+	}
+	return l.fenced(ctx, claim, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `
+			INSERT INTO batchport.steps (run_key, step, result, fence) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (run_key, step) DO UPDATE SET result = excluded.result, fence = excluded.fence, finished_at = now()`,
+			claim.RunKey, step, encoded, claim.Fence)
+		return err
+	})
+}
+
+// Extend pushes the claim's lease out to lease from now.
+func (l *Ledger) Extend(ctx context.Context, claim *Claim, lease time.Duration) error {
+	return l.fenced(ctx, claim, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE batchport.runs SET lease_expires_at = now() + $2 * interval '1 millisecond', updated_at = now()
+			WHERE run_key = $1`, claim.RunKey, lease.Milliseconds())
+		return err
+	})
+}
+
+// Finish ends the claim with status and, for failures, the error and its class.
+// The lease is released, so a retry can claim the run at once.
+func (l *Ledger) Finish(ctx context.Context, claim *Claim, status Status, errText, errClass string) error {
+	return l.fenced(ctx, claim, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE batchport.runs SET status = $2, error = nullif($3, ''), error_class = nullif($4, ''),
+				lease_owner = NULL, lease_expires_at = NULL, finished_at = now(), updated_at = now()
+			WHERE run_key = $1`, claim.RunKey, string(status), errText, errClass)
+		return err
+	})
+}
+
+// fenced runs write in a transaction that first locks the run row and
+// checks that its fence is still the claim's.
+func (l *Ledger) fenced(ctx context.Context, claim *Claim, write func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
+		var fence int64
+		err := tx.QueryRow(ctx, "SELECT fence FROM batchport.runs WHERE run_key = $1 FOR UPDATE", claim.RunKey).Scan(&fence)
+		if err != nil {
+			return fmt.Errorf("locking run %q: %w", claim.RunKey, err)
+		}
+		if fence != claim.Fence {
+			return fmt.Errorf("run %q (fence %d, now %d): %w", claim.RunKey, claim.Fence, fence, ErrLeaseLost)
+		}
+		if err := write(tx); err != nil {
+			return fmt.Errorf("writing run %q: %w", claim.RunKey, err)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,80 @@
+package worker
+
+import (
+	"context"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/batchport/batchport/internal/runner"
+)
+
+// handle runs one message and acts on its outcome.
+func (w *Worker) handle(ctx context.Context, message types.Message) {
+	receivedAt := time.Now()
+	receiveCount := receiveCountOf(message)
+	beat := w.startHeartbeat(message, receivedAt)
+	result := w.executor.ExecuteBody(ctx, []byte(aws.ToString(message.Body)), nil)
+	beat.Stop()
+
+	log := w.logger.With("message_id", aws.ToString(message.MessageId), "job", result.Job, "run_key", result.RunKey,
+		"receive_count", receiveCount)
+	switch result.Kind {
+	case runner.Succeeded, runner.Duplicate:
+		if err := w.deleteMessage(message); err != nil {
+			log.Error("worker: deleting a handled message failed; it will be delivered again and found done", "error", err)
+		}
+		if result.Kind == runner.Duplicate {
+			log.Info("duplicate: run key already succeeded, message deleted")
+			return
+		}
+		log.Info("job succeeded", "attempt", result.Attempt, "duration_ms", result.Duration.Milliseconds())
+
+	case runner.Busy:
+		wait := time.Until(result.LeaseExpiresAt) + time.Second
+		w.setVisibility(message, clampVisibility(wait))
+		log.Info("busy: run key held by another worker, message hidden until its lease ends", "lease_expires_at", result.LeaseExpiresAt)
+
+	case runner.Retry:
+		if ctx.Err() != nil {
+			w.setVisibility(message, 0)
+			log.Warn("job cancelled by shutdown, message released", "attempt", result.Attempt, "error", result.Err)
+			return
+		}
+		delay := retryDelay(receiveCount)
+		w.setVisibility(message, delay)
+		log.Warn("job failed, will retry", "attempt", result.Attempt, "retry_in_s", int(delay.Seconds()),
+			"reason", result.Reason, "error", result.Err)
+
+	case runner.Permanent:
+		if err := w.deadLetter(message, result, receiveCount); err != nil {
+			log.Error("worker: sending to the DLQ failed; the message stays on the queue until its receive limit",
+				"reason", result.Reason, "error", result.Err, "dlq_error", err)
+			return
+		}
+		log.Error("job failed permanently, message sent to the DLQ", "attempt", result.Attempt, "reason", result.Reason, "error", result.Err)
+	}
+}
+
+func receiveCountOf(message types.Message) int {
+	count, err := strconv.Atoi(message.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
+	if err != nil || count < 1 {
+		return 1
+	}
+	return count
+}
+
+// retryDelay is the visibility timeout after a retryable failure on the
+// receiveCount-th receive: 10 s doubling per receive, capped at 15 minutes,
+// with the upper half jittered so that failed messages spread out.
+func retryDelay(receiveCount int) time.Duration {
+	base := min(10*time.Second<<min(receiveCount-1, 10), 15*time.Minute)
+	return base/2 + rand.N(base/2+1)
+}
+
+// clampVisibility limits d to what ChangeMessageVisibility accepts: 0 to 12 hours.
+func clampVisibility(d time.Duration) time.Duration {
+	return min(max(d, 0), MaxVisibility)
+}

@@ -1,0 +1,63 @@
+package worker
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// receive long-polls for up to n messages. The poll ends early when ctx is
+// cancelled; the SDK returns no messages then, and any message SQS had
+// already handed out becomes visible again after its visibility timeout.
+func (w *Worker) receive(ctx context.Context, n int) ([]types.Message, error) {
+	out, err := w.queue.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		QueueUrl:                    aws.String(w.config.QueueURL),
+		MaxNumberOfMessages:         int32(n),
+		WaitTimeSeconds:             int32(w.config.WaitTime / time.Second),
+		VisibilityTimeout:           int32(w.config.VisibilityTimeout / time.Second),
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount},
+		MessageAttributeNames:       []string{"All"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Messages, nil
+}
+
+// releaseAll makes messages visible again at once, for another worker.
+func (w *Worker) releaseAll(messages []types.Message) {
+	for _, message := range messages {
+		w.setVisibility(message, 0)
+	}
+}
+
+// setVisibility changes a message's visibility timeout on a fresh context,
+// because it runs after shutdown has cancelled the worker's own.
+func (w *Worker) setVisibility(message types.Message, d time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := w.queue.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+		QueueUrl:          aws.String(w.config.QueueURL),
+		ReceiptHandle:     message.ReceiptHandle,
+		VisibilityTimeout: int32(d / time.Second),
+	})
+	if err != nil {
+		w.logger.Warn("worker: changing message visibility failed; it reappears after its current timeout",
+			"message_id", aws.ToString(message.MessageId), "visibility_s", int(d/time.Second), "error", err)
+	}
+}
+
+// deleteMessage deletes a handled message on a fresh context, so that a job
+// finished during shutdown is not run again.
+func (w *Worker) deleteMessage(message types.Message) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := w.queue.DeleteMessage(ctx, &sqs.DeleteMessageInput{
+		QueueUrl:      aws.String(w.config.QueueURL),
+		ReceiptHandle: message.ReceiptHandle,
+	})
+	return err
+}

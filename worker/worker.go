@@ -1,0 +1,204 @@
+// Package worker receives job messages from SQS and runs them: receiving only
+// into free slots, extending visibility while a job runs, and acting on each
+// outcome (delete, retry later, dead-letter). On shutdown it stops receiving,
+// lets running jobs finish within the drain timeout, then cancels them and
+// releases their messages.
+package worker
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/batchport/batchport/internal/runner"
+)
+
+// Queue is the part of the SQS API the worker calls.
+type Queue interface {
+	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
+	DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error)
+	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+}
+
+// Executor runs one message body; *runner.Runner implements it.
+type Executor interface {
+	ExecuteBody(ctx context.Context, body []byte, opts *runner.Options) runner.Result
+}
+
+// Config is the worker's settings.
+type Config struct {
+	// QueueURL is the job queue.
+	QueueURL string
+	// DLQURL is where permanent failures go.
+	DLQURL string
+	// Concurrency is how many jobs run at once. Default: 4.
+	Concurrency int
+	// VisibilityTimeout is what a receive asks for; heartbeats extend it. Default: 60s.
+	VisibilityTimeout time.Duration
+	// DrainTimeout is how long shutdown waits for running jobs. Default: 100s.
+	DrainTimeout time.Duration
+	// WaitTime is the long-poll duration. Default: 20s, the SQS maximum.
+	WaitTime time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.Concurrency <= 0 {
+		c.Concurrency = 4
+	}
+	if c.VisibilityTimeout <= 0 {
+		c.VisibilityTimeout = 60 * time.Second
+	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = 100 * time.Second
+	}
+	if c.WaitTime <= 0 {
+		c.WaitTime = 20 * time.Second
+	}
+}
+
+func (c *Config) validate() error {
+	if c.QueueURL == "" {
+		return errors.New("worker: QueueURL is missing")
+	}
+	if c.DLQURL == "" {
+		return errors.New("worker: DLQURL is missing: set BATCHPORT_DLQ_URL or give the queue a redrive policy")
+	}
+	return nil
+}
+
+// Worker is the receive loop and the jobs it started.
+type Worker struct {
+	queue    Queue
+	executor Executor
+	config   Config
+	logger   *slog.Logger
+
+	// slots holds one token per running or received job.
+	slots   chan struct{}
+	running sync.WaitGroup
+}
+
+// New returns a worker. cfg is copied, with defaults filled in.
+func New(queue Queue, executor Executor, cfg Config, logger *slog.Logger) (*Worker, error) {
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Worker{
+		queue:    queue,
+		executor: executor,
+		config:   cfg,
+		logger:   logger,
+		slots:    make(chan struct{}, cfg.Concurrency),
+	}, nil
+}
+
+// Run receives and runs jobs until ctx is cancelled, then drains: running
+// jobs get the drain timeout to finish, after which they are cancelled and
+// their messages released. It returns nil after a clean shutdown.
+func (w *Worker) Run(ctx context.Context) error {
+	// jobCtx outlives ctx by the drain timeout, so running jobs can finish.
+	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelJobs()
+
+	w.logger.Info("worker: started", "queue_url", w.config.QueueURL, "concurrency", w.config.Concurrency,
+		"visibility_timeout_s", int(w.config.VisibilityTimeout.Seconds()))
+	w.receiveLoop(ctx, jobCtx)
+
+	w.logger.Info("worker: stopping, waiting for running jobs", "drain_timeout_s", int(w.config.DrainTimeout.Seconds()))
+	drained := make(chan struct{})
+	go func() {
+		w.running.Wait()
+		close(drained)
+	}()
+	select {
+	case <-drained:
+	case <-time.After(w.config.DrainTimeout):
+		w.logger.Warn("worker: drain timeout reached, cancelling running jobs")
+		cancelJobs()
+		<-drained
+	}
+	w.logger.Info("worker: stopped")
+	return nil
+}
+
+// receiveLoop receives while ctx lives, each time asking for as many
+// messages as there are free slots (at most 10, the SQS maximum).
+func (w *Worker) receiveLoop(ctx, jobCtx context.Context) {
+	errorLog := newRateLimitedLog(w.logger, time.Minute)
+	var failures int
+	for {
+		free := w.acquireSlots(ctx)
+		if free == 0 {
+			return
+		}
+		messages, err := w.receive(ctx, free)
+		if ctx.Err() != nil {
+			// Shutdown began during the poll: whatever arrived is released at once.
+			w.releaseAll(messages)
+			w.returnSlots(free)
+			return
+		}
+		if err != nil {
+			w.returnSlots(free)
+			failures++
+			errorLog.Error("worker: receiving messages failed", "error", err, "consecutive_failures", failures)
+			sleep(ctx, receiveBackoff(failures))
+			continue
+		}
+		failures = 0
+		w.returnSlots(free - len(messages))
+		for _, message := range messages {
+			w.running.Add(1)
+			go func() {
+				defer w.running.Done()
+				defer w.returnSlots(1)
+				w.handle(jobCtx, message)
+			}()
+		}
+	}
+}
+
+// acquireSlots blocks for one free slot, then takes up to nine more without
+// waiting. It returns 0 when ctx ends first.
+func (w *Worker) acquireSlots(ctx context.Context) int {
+	select {
+	case w.slots <- struct{}{}:
+	case <-ctx.Done():
+		return 0
+	}
+	taken := 1
+	for taken < 10 {
+		select {
+		case w.slots <- struct{}{}:
+			taken++
+		default:
+			return taken
+		}
+	}
+	return taken
+}
+
+func (w *Worker) returnSlots(n int) {
+	for range n {
+		<-w.slots
+	}
+}
+
+func receiveBackoff(failures int) time.Duration {
+	delay := time.Second << min(failures-1, 5)
+	return min(delay, 30*time.Second)
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+}
