@@ -19,8 +19,13 @@ func (w *Worker) handle(ctx context.Context, message types.Message) {
 	result := w.executor.ExecuteBody(ctx, []byte(aws.ToString(message.Body)), nil)
 	beat.Stop()
 
-	log := w.logger.With("message_id", aws.ToString(message.MessageId), "job", result.Job, "run_key", result.RunKey,
-		"receive_count", receiveCount)
+	log := w.logger.With("message_id", aws.ToString(message.MessageId), "receive_count", receiveCount)
+	if result.Job != "" {
+		log = log.With("job", result.Job)
+	}
+	if result.RunKey != "" {
+		log = log.With("run_key", result.RunKey)
+	}
 	switch result.Kind {
 	case runner.Succeeded, runner.Duplicate:
 		if err := w.deleteMessage(message); err != nil {
@@ -54,7 +59,7 @@ func (w *Worker) handle(ctx context.Context, message types.Message) {
 				"reason", result.Reason, "error", result.Err, "dlq_error", err)
 			return
 		}
-		log.Error("job failed permanently, message sent to the DLQ", "attempt", result.Attempt, "reason", result.Reason, "error", result.Err)
+		log.Error("job failed permanently, message sent to the DLQ", "reason", result.Reason, "error", result.Err)
 	}
 }
 
