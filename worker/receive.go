@@ -9,9 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
-// receive long-polls for up to n messages. The poll ends early when ctx is
-// cancelled; the SDK returns no messages then, and any message SQS had
-// already handed out becomes visible again after its visibility timeout.
+// receive long-polls for up to n messages.
 func (w *Worker) receive(ctx context.Context, n int) ([]types.Message, error) {
 	out, err := w.queue.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl:                    aws.String(w.config.QueueURL),

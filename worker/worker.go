@@ -136,7 +136,13 @@ func (w *Worker) receiveLoop(ctx, jobCtx context.Context) {
 		if free == 0 {
 			return
 		}
-		messages, err := w.receive(ctx, free)
+		// Shutdown does not cancel a poll in progress: SQS may still hand
+		// messages to a request whose client went away, and they would stay
+		// in flight for a whole visibility timeout. The poll ends by itself
+		// within WaitTime, and what it returns is released below.
+		pollCtx, cancelPoll := context.WithTimeout(context.WithoutCancel(ctx), w.config.WaitTime+10*time.Second)
+		messages, err := w.receive(pollCtx, free)
+		cancelPoll()
 		if ctx.Err() != nil {
 			// Shutdown began during the poll: whatever arrived is released at once.
 			w.releaseAll(messages)
