@@ -145,7 +145,7 @@ func checkRendered(field, value string, max int) error {
 	case len(value) > max:
 		return fmt.Errorf("%s: %w: it renders %d bytes, max %d", field, ErrUnsafeTemplate, len(value), max)
 	case strings.Contains(value, ".."):
-		return fmt.Errorf("%s %q: %w: it may not contain ..", field, shorten(value), ErrUnsafeTemplate)
+		return fmt.Errorf("%s %q: %w: it may not contain \"..\"", field, shorten(value), ErrUnsafeTemplate)
 	case strings.ContainsFunc(value, unicode.IsControl):
 		return fmt.Errorf("%s %q: %w: it may not contain control characters", field, shorten(value), ErrUnsafeTemplate)
 	}

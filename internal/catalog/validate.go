@@ -133,7 +133,7 @@ func (d Destination) validate(field string) error {
 		}
 	}
 	if !path.IsAbs(s.Dir) || strings.Contains(s.Dir, "..") {
-		errs = append(errs, fmt.Errorf("%s.sftp.dir %q is invalid: use an absolute path without ..", field, s.Dir))
+		errs = append(errs, fmt.Errorf("%s.sftp.dir %q is invalid: use an absolute path without \"..\"", field, s.Dir))
 	}
 	return errors.Join(errs...)
 }

@@ -102,7 +102,7 @@ func (a *app) store(ctx context.Context) (*s3store.Store, error) {
 		return nil, err
 	}
 	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = cfg.S3PathStyle })
-	return s3store.New(client, cfg.BackupBucket), nil
+	return s3store.New(client, cfg.BackupBucket, nil), nil
 }
 
 func (a *app) jobs(ctx context.Context) (*catalog.Catalog, error) {

@@ -1,52 +1,52 @@
-// Package s3store keeps exports in S3: a streamed multipart upload that is
-// either completed whole or aborted, and a read of one exact version.
+// Package s3store keeps exports in S3: a streamed upload that is either
+// completed whole or aborted, and a read of one exact version.
 package s3store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-// PartSize is the multipart part size. The uploader keeps up to
-// Concurrency+1 parts of this size in memory, so it bounds the upload's memory.
-const PartSize = 8 << 20
-
-// Concurrency is how many parts upload at once.
-const Concurrency = 2
-
-// abortTimeout bounds the abort of a failed upload, which runs on a fresh
-// context because the upload's own context may be the reason it failed.
-const abortTimeout = 30 * time.Second
-
 // Client is the S3 API the store calls.
 type Client interface {
-	manager.UploadAPIClient
+	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error)
+	UploadPart(ctx context.Context, in *s3.UploadPartInput, optFns ...func(*s3.Options)) (*s3.UploadPartOutput, error)
+	CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error)
+	AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error)
 	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 }
 
 // Store reads and writes objects in one bucket.
 type Store struct {
-	client   Client
-	uploader *manager.Uploader
-	bucket   string
+	client      Client
+	bucket      string
+	partSize    int
+	concurrency int
+}
+
+// Options tune uploads. A nil *Options means the defaults.
+type Options struct {
+	// PartSize is the multipart part size in bytes. Default: 8 MiB; S3's minimum is 5 MiB.
+	PartSize int
+	// Concurrency is how many parts upload at once. Default: 2.
+	Concurrency int
 }
 
 // New returns a Store for bucket.
-func New(client Client, bucket string) *Store {
-	uploader := manager.NewUploader(client, func(u *manager.Uploader) {
-		u.PartSize = PartSize
-		u.Concurrency = Concurrency
-		// The store aborts a failed upload itself, on a context that is not cancelled.
-		u.LeavePartsOnError = true
-	})
-	return &Store{client: client, uploader: uploader, bucket: bucket}
+func New(client Client, bucket string, opts *Options) *Store {
+	s := &Store{client: client, bucket: bucket, partSize: 8 << 20, concurrency: 2}
+	if opts != nil && opts.PartSize > 0 {
+		s.partSize = opts.PartSize
+	}
+	if opts != nil && opts.Concurrency > 0 {
+		s.concurrency = opts.Concurrency
+	}
+	return s
 }
 
 // Bucket returns the store's bucket name.
@@ -59,42 +59,6 @@ type Object struct {
 	ETag string `json:"etag"`
 	// VersionID is empty where the bucket has no versioning.
 	VersionID string `json:"version_id,omitempty"`
-}
-
-// Upload streams body to key. The object appears only when the whole body
-// is uploaded; on any error the multipart upload is aborted.
-func (s *Store) Upload(ctx context.Context, key string, body io.Reader) (Object, error) {
-	out, err := s.uploader.Upload(ctx, &s3.PutObjectInput{
-		Bucket:      aws.String(s.bucket),
-		Key:         aws.String(key),
-		Body:        body,
-		ContentType: aws.String("text/csv"),
-	})
-	if err != nil {
-		var failure manager.MultiUploadFailure
-		if errors.As(err, &failure) {
-			if abortErr := s.abort(ctx, key, failure.UploadID()); abortErr != nil {
-				return Object{}, errors.Join(fmt.Errorf("uploading s3://%s/%s: %w", s.bucket, key, err), abortErr)
-			}
-		}
-		return Object{}, fmt.Errorf("uploading s3://%s/%s: %w", s.bucket, key, err)
-	}
-	object := Object{Key: key, ETag: aws.ToString(out.ETag), VersionID: aws.ToString(out.VersionID)}
-	return object, nil
-}
-
-func (s *Store) abort(ctx context.Context, key, uploadID string) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
-	defer cancel()
-	_, err := s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
-		Bucket:   aws.String(s.bucket),
-		Key:      aws.String(key),
-		UploadId: aws.String(uploadID),
-	})
-	if err != nil {
-		return fmt.Errorf("aborting multipart upload %s of s3://%s/%s: %w", uploadID, s.bucket, key, err)
-	}
-	return nil
 }
 
 // Open returns the body and size of exactly the version in object: by

@@ -1,0 +1,192 @@
+package s3store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+// maxParts is S3's limit on parts per multipart upload. With 8 MiB parts an
+// upload can hold about 78 GiB; a larger export fails when it passes that.
+const maxParts = 10000
+
+// abortTimeout bounds the abort of a failed upload, which runs on a fresh
+// context because the upload's own context may be why it failed.
+const abortTimeout = 30 * time.Second
+
+// Upload streams body to key. A body smaller than one part goes up in one
+// PutObject; a larger one as a multipart upload with up to Concurrency parts
+// in flight. Memory is bounded by Concurrency+1 part buffers, whatever the
+// body's size. The object appears only when the whole body is stored: on
+// any error a multipart upload is aborted.
+func (s *Store) Upload(ctx context.Context, key string, body io.Reader) (Object, error) {
+	first := make([]byte, s.partSize)
+	n, err := io.ReadFull(body, first)
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return s.putObject(ctx, key, first[:n])
+	case err != nil:
+		return Object{}, fmt.Errorf("uploading s3://%s/%s: reading the body: %w", s.bucket, key, err)
+	}
+	created, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+		Bucket: aws.String(s.bucket), Key: aws.String(key), ContentType: aws.String("text/csv"),
+	})
+	if err != nil {
+		return Object{}, fmt.Errorf("starting multipart upload of s3://%s/%s: %w", s.bucket, key, err)
+	}
+	upload := &multipartUpload{store: s, key: key, id: aws.ToString(created.UploadId)}
+	object, err := upload.run(ctx, first, body)
+	if err != nil {
+		if abortErr := upload.abort(ctx); abortErr != nil {
+			err = errors.Join(err, abortErr)
+		}
+		return Object{}, fmt.Errorf("uploading s3://%s/%s: %w", s.bucket, key, err)
+	}
+	return object, nil
+}
+
+func (s *Store) putObject(ctx context.Context, key string, data []byte) (Object, error) {
+	out, err := s.client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(s.bucket), Key: aws.String(key), Body: bytes.NewReader(data),
+		ContentLength: aws.Int64(int64(len(data))), ContentType: aws.String("text/csv"),
+	})
+	if err != nil {
+		return Object{}, fmt.Errorf("uploading s3://%s/%s: %w", s.bucket, key, err)
+	}
+	return Object{Key: key, ETag: aws.ToString(out.ETag), VersionID: aws.ToString(out.VersionId)}, nil
+}
+
+// multipartUpload is one multipart upload in progress.
+type multipartUpload struct {
+	store *Store
+	key   string
+	id    string
+
+	mu    sync.Mutex
+	parts []types.CompletedPart
+}
+
+type part struct {
+	number int32
+	data   []byte
+	buffer []byte // the pooled buffer data is a prefix of
+}
+
+// run reads body into parts and uploads them, up to Concurrency at once,
+// reusing Concurrency+1 buffers. first is the first part, already read.
+func (u *multipartUpload) run(ctx context.Context, first []byte, body io.Reader) (Object, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	s := u.store
+	buffers := make(chan []byte, s.concurrency+1)
+	for range s.concurrency {
+		buffers <- make([]byte, s.partSize)
+	}
+	parts := make(chan part)
+	var workers sync.WaitGroup
+	for range s.concurrency {
+		workers.Go(func() {
+			for p := range parts {
+				if err := u.uploadPart(ctx, p); err != nil {
+					cancel(err)
+				}
+				buffers <- p.buffer
+			}
+		})
+	}
+	readErr := u.feed(ctx, first, body, buffers, parts)
+	close(parts)
+	workers.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return Object{}, err
+	}
+	if readErr != nil {
+		return Object{}, readErr
+	}
+	return u.complete(ctx)
+}
+
+// feed sends first and then each further part of body to parts, taking a
+// free buffer for each. It stops at the end of body or when ctx ends.
+func (u *multipartUpload) feed(ctx context.Context, first []byte, body io.Reader, buffers chan []byte, parts chan<- part) error {
+	next := part{number: 1, data: first, buffer: first}
+	for {
+		select {
+		case parts <- next:
+		case <-ctx.Done():
+			return nil
+		}
+		if next.number == maxParts {
+			return fmt.Errorf("the export is larger than %d parts of %d bytes, S3's limit for one object", maxParts, u.store.partSize)
+		}
+		var buffer []byte
+		select {
+		case buffer = <-buffers:
+		case <-ctx.Done():
+			return nil
+		}
+		n, err := io.ReadFull(body, buffer)
+		if n == 0 && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) {
+			return nil
+		}
+		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("reading the body: %w", err)
+		}
+		next = part{number: next.number + 1, data: buffer[:n], buffer: buffer}
+		if n < len(buffer) {
+			// The last, short part: send it, then stop.
+			select {
+			case parts <- next:
+			case <-ctx.Done():
+			}
+			return nil
+		}
+	}
+}
+
+func (u *multipartUpload) uploadPart(ctx context.Context, p part) error {
+	out, err := u.store.client.UploadPart(ctx, &s3.UploadPartInput{
+		Bucket: aws.String(u.store.bucket), Key: aws.String(u.key), UploadId: aws.String(u.id),
+		PartNumber: aws.Int32(p.number), Body: bytes.NewReader(p.data), ContentLength: aws.Int64(int64(len(p.data))),
+	})
+	if err != nil {
+		return fmt.Errorf("uploading part %d: %w", p.number, err)
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.parts = append(u.parts, types.CompletedPart{PartNumber: aws.Int32(p.number), ETag: out.ETag})
+	return nil
+}
+
+func (u *multipartUpload) complete(ctx context.Context) (Object, error) {
+	sort.Slice(u.parts, func(i, j int) bool { return *u.parts[i].PartNumber < *u.parts[j].PartNumber })
+	out, err := u.store.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+		Bucket: aws.String(u.store.bucket), Key: aws.String(u.key), UploadId: aws.String(u.id),
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: u.parts},
+	})
+	if err != nil {
+		return Object{}, fmt.Errorf("completing the multipart upload: %w", err)
+	}
+	return Object{Key: u.key, ETag: aws.ToString(out.ETag), VersionID: aws.ToString(out.VersionId)}, nil
+}
+
+func (u *multipartUpload) abort(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
+	defer cancel()
+	_, err := u.store.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+		Bucket: aws.String(u.store.bucket), Key: aws.String(u.key), UploadId: aws.String(u.id),
+	})
+	if err != nil {
+		return fmt.Errorf("aborting multipart upload %s: %w", u.id, err)
+	}
+	return nil
+}
