@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/batchport/batchport/internal/catalog"
+	"github.com/batchport/batchport/internal/failpoint"
 	"github.com/batchport/batchport/internal/failure"
 	"github.com/batchport/batchport/internal/sftpdeliver"
 )
@@ -23,7 +24,7 @@ func (h *SQLExport) deliverOnce(ctx context.Context, exec *Execution, i int, del
 	if err != nil || done {
 		return err
 	}
-	result, err := h.deliver(ctx, delivery, export)
+	result, err := h.deliver(ctx, exec, delivery, export)
 	if err != nil {
 		return fmt.Errorf("delivering to %s: %w", delivery.SFTP.Address, err)
 	}
@@ -36,7 +37,7 @@ func (h *SQLExport) deliverOnce(ctx context.Context, exec *Execution, i int, del
 // deliver streams the exact S3 version recorded by the export to the SFTP
 // server, and checks the bytes read against the export's SHA-256 before
 // the file is renamed into place.
-func (h *SQLExport) deliver(ctx context.Context, delivery catalog.Delivery, export ExportResult) (DeliverResult, error) {
+func (h *SQLExport) deliver(ctx context.Context, exec *Execution, delivery catalog.Delivery, export ExportResult) (DeliverResult, error) {
 	target, err := h.sftpTarget(delivery.SFTP)
 	if err != nil {
 		return DeliverResult{}, err
@@ -55,15 +56,19 @@ func (h *SQLExport) deliver(ctx context.Context, delivery catalog.Delivery, expo
 	defer client.Close()
 
 	hashed := &hashingReader{hash: sha256.New(), next: body}
+	// Before the rename: the bytes must be the snapshot's, and this attempt
+	// must still hold the run. A small window remains between the check and
+	// the rename, because SFTP has no conditional rename.
 	verify := func() error {
 		if sum := hex.EncodeToString(hashed.hash.Sum(nil)); sum != export.SHA256 {
 			return fmt.Errorf("the S3 object's SHA-256 %s differs from the export's %s", sum, export.SHA256)
 		}
-		return nil
+		return exec.Steps.CheckLease(ctx)
 	}
 	if err := client.Put(ctx, delivery.RemotePath, hashed, export.Bytes, verify); err != nil {
 		return DeliverResult{}, err
 	}
+	failpoint.Pause(failpoint.DeliverRenamed)
 	h.Logger.InfoContext(ctx, "deliver: file in place", "address", target.Address, "remote_path", delivery.RemotePath,
 		"bytes", export.Bytes, "duration_ms", time.Since(started).Milliseconds())
 	return DeliverResult{Address: target.Address, RemotePath: delivery.RemotePath, Bytes: export.Bytes, SHA256: export.SHA256}, nil
@@ -93,11 +98,15 @@ func (h *SQLExport) sftpTarget(destination *catalog.SFTPDestination) (sftpdelive
 
 // hashingReader hashes what is read through it.
 type hashingReader struct {
-	hash hash.Hash
-	next io.Reader
+	hash  hash.Hash
+	next  io.Reader
+	reads int
 }
 
 func (r *hashingReader) Read(p []byte) (int, error) {
+	if r.reads++; r.reads == 2 {
+		failpoint.Pause(failpoint.DeliverWrite)
+	}
 	n, err := r.next.Read(p)
 	r.hash.Write(p[:n])
 	return n, err

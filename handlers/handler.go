@@ -38,6 +38,9 @@ type StepRecorder interface {
 	Done(step string, result any) (bool, error)
 	// Record stores the result of a finished step.
 	Record(ctx context.Context, step string, result any) error
+	// CheckLease returns an error if this attempt no longer holds the run's
+	// lease, so that a worker that lost it does not put a file in place.
+	CheckLease(ctx context.Context) error
 }
 
 // Registry maps handler names, as job.yaml's handler key writes them, to handlers.

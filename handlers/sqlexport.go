@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/batchport/batchport/internal/catalog"
+	"github.com/batchport/batchport/internal/failpoint"
 	"github.com/batchport/batchport/internal/failure"
 	"github.com/batchport/batchport/internal/pgexport"
 	"github.com/batchport/batchport/internal/s3store"
@@ -76,6 +77,7 @@ func (h *SQLExport) Execute(ctx context.Context, exec *Execution) error {
 		if err := exec.Steps.Record(ctx, ExportStep, export); err != nil {
 			return err
 		}
+		failpoint.Pause(failpoint.ExportRecorded)
 	}
 	if exec.NoDeliver {
 		return nil
@@ -101,6 +103,7 @@ func (h *SQLExport) export(ctx context.Context, run *catalog.Run) (ExportResult,
 	defer conn.Close(context.WithoutCancel(ctx))
 
 	started := time.Now()
+	h.Logger.InfoContext(ctx, "export: running query", "run_key", run.RunKey, "job", run.Job.Name)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	reader, writer := io.Pipe()
@@ -181,6 +184,9 @@ type hashingWriter struct {
 }
 
 func (w *hashingWriter) Write(p []byte) (int, error) {
+	if w.bytes == 0 {
+		failpoint.Pause(failpoint.ExportCopy)
+	}
 	n, err := w.next.Write(p)
 	w.hash.Write(p[:n])
 	w.bytes += int64(n)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/batchport/batchport/internal/failpoint"
 	"github.com/batchport/batchport/internal/runner"
 )
 
@@ -28,6 +29,7 @@ func (w *Worker) handle(ctx context.Context, message types.Message) {
 	}
 	switch result.Kind {
 	case runner.Succeeded, runner.Duplicate:
+		failpoint.Pause(failpoint.BeforeDelete)
 		if err := w.deleteMessage(message); err != nil {
 			log.Error("worker: deleting a handled message failed; it will be delivered again and found done", "error", err)
 		}

@@ -104,24 +104,23 @@ func (w *Worker) Run(ctx context.Context) error {
 	// jobCtx outlives ctx by the drain timeout, so running jobs can finish.
 	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
+	// The drain timeout counts from the shutdown signal, not from the end
+	// of the last long poll, which may take up to WaitTime longer.
+	stopDrainTimer := context.AfterFunc(ctx, func() {
+		w.logger.Info("worker: stopping, waiting for running jobs", "drain_timeout_s", int(w.config.DrainTimeout.Seconds()))
+		time.AfterFunc(w.config.DrainTimeout, func() {
+			if jobCtx.Err() == nil {
+				w.logger.Warn("worker: drain timeout reached, cancelling running jobs")
+				cancelJobs()
+			}
+		})
+	})
+	defer stopDrainTimer()
 
 	w.logger.Info("worker: started", "queue_url", w.config.QueueURL, "concurrency", w.config.Concurrency,
 		"visibility_timeout_s", int(w.config.VisibilityTimeout.Seconds()))
 	w.receiveLoop(ctx, jobCtx)
-
-	w.logger.Info("worker: stopping, waiting for running jobs", "drain_timeout_s", int(w.config.DrainTimeout.Seconds()))
-	drained := make(chan struct{})
-	go func() {
-		w.running.Wait()
-		close(drained)
-	}()
-	select {
-	case <-drained:
-	case <-time.After(w.config.DrainTimeout):
-		w.logger.Warn("worker: drain timeout reached, cancelling running jobs")
-		cancelJobs()
-		<-drained
-	}
+	w.running.Wait()
 	w.logger.Info("worker: stopped")
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -87,6 +88,27 @@ func (a *app) sqsClient(ctx context.Context) (*sqs.Client, error) {
 		return nil, err
 	}
 	return sqs.NewFromConfig(cfg), nil
+}
+
+// deadLetterQueue returns the SQS client and the DLQ's URL: BATCHPORT_DLQ_URL,
+// else the target of the job queue's redrive policy.
+func (a *app) deadLetterQueue(ctx context.Context) (*sqs.Client, string, error) {
+	cfg, err := a.config(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	client, err := a.sqsClient(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	if cfg.DLQURL != "" {
+		return client, cfg.DLQURL, nil
+	}
+	if err := cfg.RequireQueue(); err != nil {
+		return nil, "", invalidInput(fmt.Errorf("%w, or BATCHPORT_DLQ_URL", err))
+	}
+	url, err := deadLetterQueueURL(ctx, client, cfg.QueueURL)
+	return client, url, err
 }
 
 func (a *app) store(ctx context.Context) (*s3store.Store, error) {
@@ -181,8 +203,15 @@ func (a *app) runner(ctx context.Context) (*runner.Runner, error) {
 	}
 	return &runner.Runner{
 		Catalog: jobs, Registry: registry, Ledger: l, Logger: logger,
-		Owner: owner(), Lease: runner.DefaultLease,
+		Owner: owner(), Lease: leaseFor(a.cfg),
 	}, nil
+}
+
+// leaseFor returns the lease of a run claim: the visibility timeout, so a
+// message that reappears after its worker died finds the lease about to
+// expire, and another worker takes the run over.
+func leaseFor(cfg *config.Config) time.Duration {
+	return max(cfg.VisibilityTimeout, 5*time.Second)
 }
 
 // owner names this process for the ledger: host name and process id.

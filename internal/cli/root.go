@@ -87,6 +87,7 @@ Exit status: 0 success, 1 failed operation, 2 bad usage or invalid input.`,
 		newRunCommand(app),
 		newJobsCommand(app),
 		newRunsCommand(app),
+		newDLQCommand(app),
 		newVersionCommand(app),
 	)
 	return root

@@ -48,15 +48,9 @@ func runWorker(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	client, err := a.sqsClient(ctx)
+	client, dlqURL, err := a.deadLetterQueue(ctx)
 	if err != nil {
 		return err
-	}
-	dlqURL := cfg.DLQURL
-	if dlqURL == "" {
-		if dlqURL, err = deadLetterQueueURL(ctx, client, cfg.QueueURL); err != nil {
-			return err
-		}
 	}
 	w, err := worker.New(client, executor, worker.Config{
 		QueueURL:          cfg.QueueURL,

@@ -138,6 +138,22 @@ func (l *Ledger) RecordStep(ctx context.Context, claim *Claim, step string, resu
 	})
 }
 
+// Check returns ErrLeaseLost unless the claim's fence is current and its
+// lease has not expired. Callers use it right before an effect that cannot
+// be fenced by the database, such as renaming a file into place.
+func (l *Ledger) Check(ctx context.Context, claim *Claim) error {
+	var current bool
+	err := l.pool.QueryRow(ctx, `SELECT fence = $2 AND lease_expires_at > now() FROM batchport.runs WHERE run_key = $1`,
+		claim.RunKey, claim.Fence).Scan(&current)
+	if err != nil {
+		return fmt.Errorf("checking the lease of run %q: %w", claim.RunKey, err)
+	}
+	if !current {
+		return fmt.Errorf("run %q (fence %d): %w", claim.RunKey, claim.Fence, ErrLeaseLost)
+	}
+	return nil
+}
+
 // Extend pushes the claim's lease out to lease from now.
 func (l *Ledger) Extend(ctx context.Context, claim *Claim, lease time.Duration) error {
 	return l.fenced(ctx, claim, func(tx pgx.Tx) error {

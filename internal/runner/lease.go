@@ -70,3 +70,7 @@ func (s *stepRecorder) Record(ctx context.Context, step string, result any) erro
 	}
 	return nil
 }
+
+func (s *stepRecorder) CheckLease(ctx context.Context) error {
+	return s.ledger.Check(ctx, s.claim)
+}

@@ -17,10 +17,6 @@ import (
 	"github.com/batchport/batchport/messages"
 )
 
-// DefaultLease is how long a claim holds unless extended; a worker that
-// dies without releasing it blocks its run key for at most this long.
-const DefaultLease = 2 * time.Minute
-
 // Runner executes job messages.
 type Runner struct {
 	Catalog  *catalog.Catalog
@@ -29,7 +25,8 @@ type Runner struct {
 	// Owner names this process in the ledger's lease_owner column.
 	Owner  string
 	Logger *slog.Logger
-	// Lease is how long a claim holds unless extended; it is extended every third of it.
+	// Lease is how long a claim holds unless extended; it is extended every
+	// third of it. A worker that dies blocks its run key for at most this long.
 	Lease time.Duration
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time

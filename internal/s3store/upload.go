@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/batchport/batchport/internal/failpoint"
 )
 
 // maxParts is S3's limit on parts per multipart upload. With 8 MiB parts an
@@ -162,8 +164,11 @@ func (u *multipartUpload) uploadPart(ctx context.Context, p part) error {
 		return fmt.Errorf("uploading part %d: %w", p.number, err)
 	}
 	u.mu.Lock()
-	defer u.mu.Unlock()
 	u.parts = append(u.parts, types.CompletedPart{PartNumber: aws.Int32(p.number), ETag: out.ETag})
+	u.mu.Unlock()
+	if p.number == 1 {
+		failpoint.Pause(failpoint.ExportUpload)
+	}
 	return nil
 }
 

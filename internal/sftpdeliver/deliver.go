@@ -33,6 +33,9 @@ type Target struct {
 // dialTimeout bounds the TCP connect and the SSH handshake.
 const dialTimeout = 30 * time.Second
 
+// cancelGrace is how long a cancelled Put may take to clean up before its connection is closed.
+const cancelGrace = 5 * time.Second
+
 // Client is an open SFTP session.
 type Client struct {
 	ssh  *ssh.Client
@@ -92,8 +95,24 @@ func (c *Client) Put(ctx context.Context, remotePath string, body io.Reader, siz
 	if err != nil {
 		return err
 	}
-	stop := context.AfterFunc(ctx, func() { c.ssh.Close() })
-	defer stop()
+	// A cancelled ctx stops the body (the S3 read) at once, so the write
+	// fails and the temporary file can still be removed. The connection is
+	// closed only if that takes longer than cancelGrace, as with a server
+	// that stopped answering.
+	finished := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		timer := time.NewTimer(cancelGrace)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+			c.ssh.Close()
+		case <-finished:
+		}
+	})
+	defer func() {
+		close(finished)
+		stop()
+	}()
 
 	if err := c.write(temporary, body, size); err != nil {
 		c.removeQuietly(temporary)

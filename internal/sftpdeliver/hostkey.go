@@ -97,6 +97,6 @@ func algorithmsForKeyType(keyType string) []string {
 // probeKey is a key no known_hosts line can match, used to list the pinned keys.
 type probeKey struct{}
 
-func (probeKey) Type() string                         { return "batchport-probe" }
-func (probeKey) Marshal() []byte                      { return []byte("batchport-probe") }
+func (probeKey) Type() string                        { return "batchport-probe" }
+func (probeKey) Marshal() []byte                     { return []byte("batchport-probe") }
 func (probeKey) Verify([]byte, *ssh.Signature) error { return errors.New("probe key cannot verify") }
