@@ -162,8 +162,15 @@ type worker struct {
 
 func (s *stack) startWorker() *worker {
 	s.t.Helper()
+	return s.startWorkerWith()
+}
+
+// startWorkerWith starts a worker with extra NAME=VALUE environment entries,
+// which override the stack's.
+func (s *stack) startWorkerWith(extraEnv ...string) *worker {
+	s.t.Helper()
 	w := &worker{cmd: exec.Command(binary, "worker"), logs: &syncBuffer{}, done: make(chan error, 1)}
-	w.cmd.Env = s.environ()
+	w.cmd.Env = append(s.environ(), extraEnv...)
 	w.cmd.Stdout, w.cmd.Stderr = w.logs, w.logs
 	if err := w.cmd.Start(); err != nil {
 		s.t.Fatalf("starting the worker: %v", err)
