@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -54,14 +55,21 @@ type stack struct {
 	ledgerURL string
 	sftpDir   string
 	jobsDir   string
+	workers   []*worker
 }
 
 func newStack(t *testing.T) *stack {
+	return newStackWithReceives(t, 3)
+}
+
+// newStackWithReceives is newStack with a queue that dead-letters a
+// message after maxReceives receives.
+func newStackWithReceives(t *testing.T, maxReceives int) *stack {
 	env := testenv.Require(t)
 	s := &stack{
 		t:         t,
 		env:       env,
-		queues:    env.NewQueues(t, 3),
+		queues:    env.NewQueues(t, maxReceives),
 		bucket:    env.NewBucket(t),
 		ledgerURL: env.NewDatabase(t),
 		sftpDir:   env.NewSFTPDir(t),
@@ -155,9 +163,10 @@ func (s *stack) awsSend(body string) {
 
 // worker is a running `batchport worker` process.
 type worker struct {
-	cmd  *exec.Cmd
-	logs *syncBuffer
-	done chan error
+	cmd    *exec.Cmd
+	logs   *syncBuffer
+	done   chan error
+	killed atomic.Bool
 }
 
 func (s *stack) startWorker() *worker {
@@ -176,7 +185,12 @@ func (s *stack) startWorkerWith(extraEnv ...string) *worker {
 		s.t.Fatalf("starting the worker: %v", err)
 	}
 	go func() { w.done <- w.cmd.Wait() }()
+	s.workers = append(s.workers, w)
 	s.t.Cleanup(func() {
+		// Every worker gets SIGTERM first, so their last long polls end together.
+		for _, other := range s.workers {
+			other.signal(syscall.SIGTERM)
+		}
 		if err := w.stop(30 * time.Second); err != nil {
 			s.t.Errorf("worker shutdown: %v", err)
 		}
@@ -187,20 +201,39 @@ func (s *stack) startWorkerWith(extraEnv ...string) *worker {
 	return w
 }
 
-// stop sends SIGTERM and waits; it returns an error unless the worker exits with status 0 in time.
+// stop sends SIGTERM and waits; it returns an error unless the worker exits
+// with status 0 in time, or was killed on purpose with kill.
 func (w *worker) stop(timeout time.Duration) error {
-	if w.cmd.ProcessState != nil {
-		return nil
-	}
-	_ = w.cmd.Process.Signal(syscall.SIGTERM)
+	w.signal(syscall.SIGTERM)
 	select {
 	case err := <-w.done:
 		w.done <- err
+		if w.killed.Load() {
+			return nil
+		}
 		return err
 	case <-time.After(timeout):
 		_ = w.cmd.Process.Kill()
 		return fmt.Errorf("no exit within %s of SIGTERM", timeout)
 	}
+}
+
+// signal sends sig unless the worker has exited.
+func (w *worker) signal(sig os.Signal) {
+	select {
+	case err := <-w.done:
+		w.done <- err
+	default:
+		_ = w.cmd.Process.Signal(sig)
+	}
+}
+
+// kill ends the worker with SIGKILL, as a crash would, and waits for it.
+func (w *worker) kill() {
+	w.killed.Store(true)
+	_ = w.cmd.Process.Kill()
+	err := <-w.done
+	w.done <- err
 }
 
 // logLines returns the worker's JSON log lines that have every key=value in match.
