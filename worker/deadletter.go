@@ -31,7 +31,7 @@ const maxReasonBytes = 4096
 func (w *Worker) deadLetter(message types.Message, result runner.Result, receiveCount int) error {
 	attributes := map[string]types.MessageAttributeValue{
 		AttrErrorClass:   stringAttribute(result.Reason),
-		AttrErrorMessage: stringAttribute(truncate(result.Err.Error(), maxReasonBytes)),
+		AttrErrorMessage: stringAttribute(truncate(errorText(result.Err), maxReasonBytes)),
 		AttrReceiveCount: numberAttribute(receiveCount),
 	}
 	if result.Job != "" {
@@ -79,4 +79,11 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+func errorText(err error) string {
+	if err == nil {
+		return "no error recorded"
+	}
+	return err.Error()
 }

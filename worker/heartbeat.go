@@ -59,6 +59,13 @@ func (h *heartbeat) run() {
 			return
 		case <-ticker.C:
 		}
+		// After a slow call, a tick and Stop can both be ready, and select
+		// picks either. Stop wins, so no extension starts after it.
+		select {
+		case <-h.stop:
+			return
+		default:
+		}
 		extension, ok := h.nextExtension()
 		if !ok {
 			return

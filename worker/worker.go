@@ -171,6 +171,12 @@ func (w *Worker) receiveLoop(ctx, jobCtx context.Context) {
 // acquireSlots blocks for one free slot, then takes up to nine more without
 // waiting. It returns 0 when ctx ends first.
 func (w *Worker) acquireSlots(ctx context.Context) int {
+	// The context is checked first because select picks at random when a
+	// slot is free as well, and a poll started now outlives shutdown by up
+	// to WaitTime.
+	if ctx.Err() != nil {
+		return 0
+	}
 	select {
 	case w.slots <- struct{}{}:
 	case <-ctx.Done():

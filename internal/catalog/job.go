@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -146,7 +147,16 @@ func LoadJob(dir string) (*Job, error) {
 	decoder := yaml.NewDecoder(bytes.NewReader(data))
 	decoder.KnownFields(true)
 	var job Job
-	if err := decoder.Decode(&job); err != nil {
+	if err := decoder.Decode(&job); errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s is empty: write the job's settings, starting with name", path)
+	} else if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	// A second document would be ignored, unknown keys and all.
+	switch err := decoder.Decode(new(yaml.Node)); {
+	case err == nil:
+		return nil, fmt.Errorf("%s: more than one YAML document: put every setting in one document, without a --- line", path)
+	case !errors.Is(err, io.EOF):
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	job.Dir = dir

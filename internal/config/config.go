@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
@@ -44,7 +46,7 @@ type Config struct {
 func Load(ctx context.Context, lookuper envconfig.Lookuper) (*Config, error) {
 	var c Config
 	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &c, Lookuper: lookuper}); err != nil {
-		return nil, fmt.Errorf("reading configuration from the environment: %w", err)
+		return nil, fmt.Errorf("reading configuration from the environment: %w", nameVariable(err))
 	}
 	if c.LedgerURL == "" {
 		c.LedgerURL = c.DatabaseURL
@@ -53,6 +55,21 @@ func Load(ctx context.Context, lookuper envconfig.Lookuper) (*Config, error) {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// nameVariable rewrites an envconfig parse error, which names the struct
+// field (such as VisibilityTimeout), so that it names the environment
+// variable the user sets instead. Other errors are returned unchanged.
+func nameVariable(err error) error {
+	configType := reflect.TypeFor[Config]()
+	for i := range configType.NumField() {
+		field := configType.Field(i)
+		variable, _, _ := strings.Cut(field.Tag.Get("env"), ",")
+		if variable != "" && strings.HasPrefix(err.Error(), field.Name+": ") {
+			return fmt.Errorf("%s is invalid: %w", variable, errors.Unwrap(err))
+		}
+	}
+	return err
 }
 
 func (c *Config) validate() error {
