@@ -1,0 +1,118 @@
+package e2e
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/batchport/batchport/internal/testenv"
+)
+
+func TestRedriveResumesAtDelivery(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	proxy := newProxy(t, s.env.SFTPAddress) // the partner's server, down for now
+	s.addExportJob("partner", jobSpec{
+		query:         "SELECT g, current_setting('batchport.param.k') AS k, clock_timestamp() AS exported_at FROM generate_series(1, 1000) g",
+		sftpAddress:   proxy.addr,
+		knownHostsEnv: "PROXY_SFTP_KNOWN_HOSTS",
+	})
+	knownHosts := "PROXY_SFTP_KNOWN_HOSTS=" + proxy.knownHostsFor(s.env.SFTPKnownHosts, s.env.SFTPAddress)
+	w := s.startWorkerWith("BATCHPORT_VISIBILITY_TIMEOUT=5s", knownHosts)
+
+	s.send(message("partner", "a"))
+	// Three failed receives with backoff, then the queue's redrive policy moves it.
+	testenv.WaitFor(t, 3*time.Minute, "the message to reach the DLQ", func() bool {
+		visible, _ := s.queues.Count(t, s.queues.DLQURL)
+		return visible == 1
+	})
+	if n := countLines("job failed, will retry", w); n != 3 {
+		t.Errorf("%d retryable failures logged, want 3", n)
+	}
+	var failed ledgerRun
+	out := s.batchport("runs", "show", "partner/a", "--json")
+	if err := json.Unmarshal([]byte(out), &failed); err != nil {
+		t.Fatal(err)
+	}
+	if failed.Status != "failed" || failed.Attempts != 3 || len(failed.Steps) != 1 || failed.Steps[0].Name != "export" {
+		t.Errorf("ledger after the failures: status %s, %d attempts, steps %v; want failed, 3, [export]", failed.Status, failed.Attempts, failed.Steps)
+	}
+	if files := s.sftpFiles(); len(files) != 0 {
+		t.Errorf("SFTP folder has %v while the server was down, want nothing", files)
+	}
+
+	proxy.up()
+	redriven := s.batchport("dlq", "redrive", "--job", "partner")
+	if !strings.Contains(redriven, "redriven 1 of 1") {
+		t.Errorf("dlq redrive printed %q, want it to redrive 1 of 1", redriven)
+	}
+	export, deliver := s.waitSucceeded("partner/a", 60*time.Second)
+
+	if n := countLines("export: running query", w); n != 1 {
+		t.Errorf("the query ran %d times, want once: the redriven run must deliver the S3 snapshot", n)
+	}
+	file := s.delivered(deliver.RemotePath)
+	sum := sha256.Sum256(file)
+	if hex.EncodeToString(sum[:]) != export.SHA256 {
+		t.Errorf("delivered SHA-256 %x, backup's %s", sum, export.SHA256)
+	}
+	if !bytes.Equal(file, s.s3Object(export.Key)) {
+		t.Error("the delivered file differs from the S3 backup")
+	}
+	if files := s.sftpFiles(); len(files) != 1 {
+		t.Errorf("SFTP folder has %v, want one file", files)
+	}
+	waitQueueEmpty(t, s)
+	if visible, inFlight := s.queues.Count(t, s.queues.DLQURL); visible+inFlight != 0 {
+		t.Errorf("the DLQ still has %d messages", visible+inFlight)
+	}
+}
+
+func TestPoisonMessageRedrivenAfterFix(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	s.addExportJob("report", jobSpec{query: "SELEC current_setting('batchport.param.k') AS k"})
+	w := s.startWorker()
+
+	s.send(message("report", "a"))
+	testenv.WaitFor(t, 60*time.Second, "the message to reach the DLQ", func() bool {
+		visible, _ := s.queues.Count(t, s.queues.DLQURL)
+		return visible == 1
+	})
+	lines := w.logLines(map[string]string{"msg": "job failed permanently, message sent to the DLQ"})
+	if len(lines) != 1 {
+		t.Fatalf("%d permanent-failure lines, want 1", len(lines))
+	}
+	if lines[0]["reason"] != "sql_invalid" || lines[0]["receive_count"] != float64(1) {
+		t.Errorf("permanent failure logged as %v, want reason sql_invalid on the first receive", lines[0])
+	}
+	listed := s.batchport("dlq", "list")
+	if !strings.Contains(listed, "sql_invalid") || !strings.Contains(listed, "report/a") || !strings.Contains(listed, "SELEC") {
+		t.Errorf("dlq list does not show the job's run key, class and the SQL error:\n%s", listed)
+	}
+
+	// The fix: correct the query, then redrive.
+	fixed := "SELECT current_setting('batchport.param.k') AS k\n"
+	if err := os.WriteFile(filepath.Join(s.jobsDir, "report", "query.sql"), []byte(fixed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dry := s.batchport("dlq", "redrive", "--dry-run")
+	if !strings.Contains(dry, "would redrive 1 of 1") {
+		t.Errorf("dry run printed %q", dry)
+	}
+	if visible, _ := s.queues.Count(t, s.queues.DLQURL); visible != 1 {
+		t.Errorf("after a dry run the DLQ shows %d visible messages, want 1", visible)
+	}
+	s.batchport("dlq", "redrive")
+	s.waitSucceeded("report/a", 60*time.Second)
+	if n := countLines("job succeeded", w); n != 1 {
+		t.Errorf("%d runs succeeded after the redrive, want 1", n)
+	}
+	waitQueueEmpty(t, s)
+}
