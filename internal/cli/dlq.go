@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
 	"github.com/spf13/cobra"
 
 	"github.com/batchport/batchport/messages"
@@ -169,11 +171,11 @@ func orDash(s string) string {
 	return s
 }
 
-// redriveDeadLetters sends matching dead letters back to the job queue,
-// body unchanged, with the reason they failed kept as attributes, then
-// deletes them from the DLQ. It receives, sends and deletes itself rather
-// than calling SQS's StartMessageMoveTask, which cannot filter by job and
-// which local SQS emulators do not implement.
+// redriveDeadLetters sends matching dead letters back to the job queue.
+// Without a job filter it asks SQS to move them (StartMessageMoveTask,
+// which keeps each message's attributes, the failure reason included).
+// With a filter, or where the server lacks that action, it receives, sends
+// and deletes them itself, body unchanged and the reason kept as attributes.
 func redriveDeadLetters(ctx context.Context, a *app, job string, dryRun bool) error {
 	cfg, err := a.config(ctx)
 	if err != nil {
@@ -181,6 +183,12 @@ func redriveDeadLetters(ctx context.Context, a *app, job string, dryRun bool) er
 	}
 	if err := cfg.RequireQueue(); err != nil {
 		return invalidInput(err)
+	}
+	if job == "" && !dryRun {
+		moved, err := startMoveTask(ctx, a, cfg.QueueURL)
+		if moved || err != nil {
+			return err
+		}
 	}
 	letters, release, err := readDeadLetters(ctx, a)
 	if err != nil {
@@ -237,4 +245,45 @@ func redriveOne(ctx context.Context, client *sqs.Client, queueURL, dlqURL string
 		return fmt.Errorf("sent, but deleting from the DLQ failed, so it is there twice: %w", err)
 	}
 	return nil
+}
+
+// startMoveTask starts an SQS message move task from the DLQ back to the
+// job queue. It returns false, with no error, where the server does not
+// implement the action.
+func startMoveTask(ctx context.Context, a *app, queueURL string) (bool, error) {
+	client, dlqURL, err := a.deadLetterQueue(ctx)
+	if err != nil {
+		return false, err
+	}
+	sourceARN, err := queueARN(ctx, client, dlqURL)
+	if err != nil {
+		return false, err
+	}
+	destinationARN, err := queueARN(ctx, client, queueURL)
+	if err != nil {
+		return false, err
+	}
+	out, err := client.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{
+		SourceArn: aws.String(sourceARN), DestinationArn: aws.String(destinationARN),
+	})
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && (apiErr.ErrorCode() == "InvalidAction" || apiErr.ErrorCode() == "UnsupportedOperation") {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("starting a message move task from %s: %w", dlqURL, err)
+	}
+	fmt.Fprintf(a.streams.Out, "SQS is moving the dead letters back to the job queue (task %s); follow it with: aws sqs list-message-move-tasks --source-arn %s\n",
+		aws.ToString(out.TaskHandle), sourceARN)
+	return true, nil
+}
+
+func queueARN(ctx context.Context, client *sqs.Client, queueURL string) (string, error) {
+	out, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(queueURL), AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameQueueArn},
+	})
+	if err != nil {
+		return "", fmt.Errorf("reading the ARN of %s: %w", queueURL, err)
+	}
+	return out.Attributes[string(types.QueueAttributeNameQueueArn)], nil
 }
