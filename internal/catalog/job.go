@@ -100,21 +100,24 @@ const jobFile = "job.yaml"
 
 var jobNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
-// Catalog is every job of a catalog folder, by name.
+// Catalog is every job of a catalog folder, by name. A job that does not
+// load or validate is kept aside with its error, so one broken folder does
+// not stop the others, and a message for it fails with that error.
 type Catalog struct {
-	Dir  string
-	jobs map[string]*Job
+	Dir     string
+	jobs    map[string]*Job
+	invalid map[string]error
 }
 
 // Load reads every jobs/<name>/job.yaml below dir. A folder without a
-// job.yaml is skipped; a job.yaml that does not parse is an error naming it.
+// job.yaml is skipped. A job.yaml that does not parse is set aside (see
+// Problems); Load fails only when dir cannot be read.
 func Load(dir string) (*Catalog, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("reading job catalog: %w", err)
 	}
-	c := &Catalog{Dir: dir, jobs: map[string]*Job{}}
-	var errs []error
+	c := &Catalog{Dir: dir, jobs: map[string]*Job{}, invalid: map[string]error{}}
 	for _, entry := range entries {
 		if !entry.IsDir() {
 			continue
@@ -125,15 +128,32 @@ func Load(dir string) (*Catalog, error) {
 		}
 		job, err := LoadJob(filepath.Join(dir, entry.Name()))
 		if err != nil {
-			errs = append(errs, err)
+			c.invalid[entry.Name()] = err
 			continue
 		}
 		c.jobs[job.Name] = job
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
 	return c, nil
+}
+
+// Validate checks every loaded job with Job.Validate and then with check
+// (the handler's own checks; may be nil), and sets aside those that fail.
+func (c *Catalog) Validate(now time.Time, check func(*Job) error) {
+	for name, job := range c.jobs {
+		err := job.Validate(now)
+		if err == nil && check != nil {
+			err = check(job)
+		}
+		if err != nil {
+			c.invalid[name] = err
+			delete(c.jobs, name)
+		}
+	}
+}
+
+// Problems returns the jobs set aside, by folder name, with their errors.
+func (c *Catalog) Problems() map[string]error {
+	return c.invalid
 }
 
 // LoadJob reads one job folder's job.yaml. Unknown keys are an error, so a
@@ -150,7 +170,7 @@ func LoadJob(dir string) (*Job, error) {
 	if err := decoder.Decode(&job); errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%s is empty: write the job's settings, starting with name", path)
 	} else if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %s", path, explainYAMLError(err))
 	}
 	// A second document would be ignored, unknown keys and all.
 	switch err := decoder.Decode(new(yaml.Node)); {
@@ -169,14 +189,22 @@ func LoadJob(dir string) (*Job, error) {
 	return &job, nil
 }
 
-// Job returns the job called name.
+// Job returns the job called name. For a job that was set aside, the
+// error wraps ErrInvalidJob and says why.
 func (c *Catalog) Job(name string) (*Job, error) {
+	if err, ok := c.invalid[name]; ok {
+		return nil, fmt.Errorf("job %q: %w: %w", name, ErrInvalidJob, err)
+	}
 	job, ok := c.jobs[name]
 	if !ok {
 		return nil, fmt.Errorf("job %q: %w in %s", name, ErrUnknownJob, c.Dir)
 	}
 	return job, nil
 }
+
+// ErrInvalidJob is wrapped by Job's error for a job whose job.yaml does not
+// load or validate; fixing the folder and restarting the worker fixes it.
+var ErrInvalidJob = errors.New("invalid in the job catalog (see batchport jobs validate)")
 
 // ErrUnknownJob is returned for a job name the catalog does not have.
 var ErrUnknownJob = errors.New("not found in the job catalog")
@@ -213,4 +241,12 @@ func (j *Job) QuerySQL() (string, error) {
 		return "", fmt.Errorf("reading export query: %w", err)
 	}
 	return string(data), nil
+}
+
+var unknownFieldPattern = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+// explainYAMLError rewrites the decoder's "field X not found in type
+// catalog.Job" into words about job.yaml rather than Go types.
+func explainYAMLError(err error) string {
+	return unknownFieldPattern.ReplaceAllString(err.Error(), `unknown key "$1"`)
 }

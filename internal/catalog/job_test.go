@@ -241,21 +241,54 @@ func TestCatalogLoad(t *testing.T) {
 	}
 }
 
-func TestCatalogLoadNamesBadJob(t *testing.T) {
+func TestCatalogLoadSetsAsideBadJob(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
 	writeJobFolder(t, root, "good-export", withName(validJobYAML, "good-export"))
 	writeJobFolder(t, root, "bad-export", withName(validJobYAML, "bad-export")+"colour: blue\n")
 
-	_, err := Load(root)
-	if err == nil {
-		t.Fatal("Load of a catalog with an invalid job returned no error")
+	c, err := Load(root)
+	if err != nil {
+		t.Fatalf("Load: %v, want the bad job set aside and no error", err)
 	}
-	if want := filepath.Join(root, "bad-export", jobFile); !strings.Contains(err.Error(), want) {
-		t.Errorf("Load error = %q, want it to name %s", err, want)
+	problem := c.Problems()["bad-export"]
+	if problem == nil {
+		t.Fatal("Problems() lacks bad-export")
 	}
-	if strings.Contains(err.Error(), "good-export") {
-		t.Errorf("Load error = %q, want it to leave out the valid job", err)
+	if want := filepath.Join(root, "bad-export", jobFile); !strings.Contains(problem.Error(), want) {
+		t.Errorf("problem = %q, want it to name %s", problem, want)
+	}
+	if !strings.Contains(problem.Error(), `unknown key "colour"`) {
+		t.Errorf("problem = %q, want it to name the unknown key", problem)
+	}
+	if _, err := c.Job("good-export"); err != nil {
+		t.Errorf("Job(good-export): %v, want the valid job to load beside the bad one", err)
+	}
+	if _, err := c.Job("bad-export"); !errors.Is(err, ErrInvalidJob) {
+		t.Errorf("Job(bad-export) error = %v, want one wrapping ErrInvalidJob", err)
+	}
+}
+
+func TestCatalogValidateSetsAsideInvalidJob(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	writeJobFolder(t, root, "good-export", withName(validJobYAML, "good-export"))
+	writeJobFolder(t, root, "odd-export", withName(validJobYAML, "odd-export"))
+	c, err := Load(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Validate(time.Now(), func(job *Job) error {
+		if job.Name == "odd-export" {
+			return errors.New("handler check failed")
+		}
+		return nil
+	})
+	if _, err := c.Job("odd-export"); !errors.Is(err, ErrInvalidJob) || !strings.Contains(err.Error(), "handler check failed") {
+		t.Errorf("Job(odd-export) error = %v, want ErrInvalidJob with the check's reason", err)
+	}
+	if len(c.Jobs()) != 1 {
+		t.Errorf("Jobs() has %d jobs after validation, want 1", len(c.Jobs()))
 	}
 }
 

@@ -72,6 +72,9 @@ func (j *Job) Resolve(msg messages.Message, now time.Time) (*Run, error) {
 		if runKey, err = j.renderRunKey(data); err != nil {
 			return nil, err
 		}
+	} else if err := checkRendered("run_key", runKey, maxRunKeyBytes); err != nil {
+		// A given run key can reach templates (backup keys, file names), so it follows the same rules.
+		return nil, err
 	}
 	data.RunKey = runKey
 

@@ -472,3 +472,14 @@ func TestResolveBadZone(t *testing.T) {
 		t.Error("Resolve returned no error for a job with an unknown time zone")
 	}
 }
+
+func TestResolveRejectsUnsafeGivenRunKey(t *testing.T) {
+	t.Parallel()
+	job := &Job{Name: "daily"}
+	for _, key := range []string{"../x", "a\nb"} {
+		_, err := job.Resolve(messages.Message{Version: 1, Job: "daily", RunKey: key}, time.Now())
+		if !errors.Is(err, ErrUnsafeTemplate) {
+			t.Errorf("Resolve with run key %q = %v, want ErrUnsafeTemplate", key, err)
+		}
+	}
+}

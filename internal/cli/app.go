@@ -139,6 +139,7 @@ func (a *app) jobs(ctx context.Context) (*catalog.Catalog, error) {
 	if err != nil {
 		return nil, invalidInput(err)
 	}
+	c.Validate(time.Now(), validationRegistry().Validate)
 	a.catalog = c
 	return c, nil
 }

@@ -1,13 +1,11 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -73,6 +71,9 @@ func listJobs(w io.Writer, c *catalog.Catalog) error {
 	for _, job := range c.Jobs() {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", job.Name, job.Handler, scheduleText(job), job.Owner, firstLine(job.Description))
 	}
+	for _, name := range sortedNames(c.Problems()) {
+		fmt.Fprintf(tw, "%s\t-\t-\t-\tINVALID: run batchport jobs validate\n", name)
+	}
 	return tw.Flush()
 }
 
@@ -109,29 +110,34 @@ func showJob(w io.Writer, job *catalog.Job) {
 }
 
 func validateJobs(w io.Writer, c *catalog.Catalog, lookupEnv func(string) (string, bool)) error {
-	registry := validationRegistry()
-	now := time.Now()
-	var invalid []string
 	for _, job := range c.Jobs() {
-		err := errors.Join(job.Validate(now), registry.Validate(job))
-		if err != nil {
-			invalid = append(invalid, job.Name)
-			fmt.Fprintf(w, "invalid  %s\n", job.Name)
-			for _, line := range strings.Split(err.Error(), "\n") {
-				fmt.Fprintf(w, "         %s\n", line)
-			}
-			continue
-		}
 		fmt.Fprintf(w, "ok       %s\n", job.Name)
 		for _, name := range job.MissingEnv(lookupEnv) {
 			fmt.Fprintf(w, "         warning: %s is not set in this environment\n", name)
 		}
 	}
-	if len(invalid) > 0 {
-		return invalidInput(fmt.Errorf("%d of %d jobs are invalid: %s", len(invalid), len(c.Jobs()), strings.Join(invalid, ", ")))
+	problems := c.Problems()
+	for _, name := range sortedNames(problems) {
+		fmt.Fprintf(w, "invalid  %s\n", name)
+		for _, line := range strings.Split(problems[name].Error(), "\n") {
+			fmt.Fprintf(w, "         %s\n", line)
+		}
 	}
-	fmt.Fprintf(w, "%d jobs valid\n", len(c.Jobs()))
+	total := len(c.Jobs()) + len(problems)
+	if len(problems) > 0 {
+		return invalidInput(fmt.Errorf("%d of %d jobs are invalid: %s", len(problems), total, strings.Join(sortedNames(problems), ", ")))
+	}
+	fmt.Fprintf(w, "all %d jobs are valid\n", total)
 	return nil
+}
+
+func sortedNames(problems map[string]error) []string {
+	names := make([]string, 0, len(problems))
+	for name := range problems {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
 }
 
 func scheduleText(job *catalog.Job) string {

@@ -48,6 +48,9 @@ func runWorker(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
+	for name, problem := range executor.Catalog.Problems() {
+		logger.Error("catalog: job is invalid, its messages will go to the DLQ", "job", name, "error", problem)
+	}
 	client, dlqURL, err := a.deadLetterQueue(ctx)
 	if err != nil {
 		return err

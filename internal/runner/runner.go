@@ -122,6 +122,9 @@ func (r *Runner) Execute(ctx context.Context, msg messages.Message, opts *Option
 
 func (r *Runner) resolve(msg messages.Message) (*catalog.Run, handlers.Handler, error) {
 	job, err := r.Catalog.Job(msg.Job)
+	if errors.Is(err, catalog.ErrInvalidJob) {
+		return nil, nil, failure.MarkPermanent("invalid_job", err)
+	}
 	if err != nil {
 		return nil, nil, failure.MarkPermanent("unknown_job", err)
 	}
@@ -167,7 +170,11 @@ func (r *Runner) runClaimed(ctx context.Context, claim *ledger.Claim, run *catal
 		}
 		return err
 	}
-	if err := r.Ledger.Finish(recordCtx, claim, ledger.Succeeded, "", ""); err != nil {
+	status := ledger.Succeeded
+	if opts.NoDeliver {
+		status = ledger.Exported
+	}
+	if err := r.Ledger.Finish(recordCtx, claim, status, "", ""); err != nil {
 		return fmt.Errorf("recording success: %w", err)
 	}
 	return nil
