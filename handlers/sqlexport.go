@@ -116,7 +116,7 @@ func (h *SQLExport) export(ctx context.Context, run *catalog.Run) (ExportResult,
 		copied <- copyResult{rows: rows, err: err}
 	}()
 
-	object, uploadErr := h.Store.Upload(ctx, run.BackupKey, reader)
+	object, uploadErr := h.Store.Upload(ctx, run.BackupKey, reader, &s3store.UploadOptions{Owner: run.RunKey})
 	if uploadErr != nil {
 		cancel() // stops the COPY if the upload failed first
 		reader.CloseWithError(uploadErr)

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/aws/smithy-go"
+	"github.com/batchport/batchport/internal/s3store"
 	"github.com/batchport/batchport/internal/sftpdeliver"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/pkg/sftp"
@@ -13,6 +14,7 @@ import (
 // rules recognise vendor errors that are permanent. Every vendor error not
 // matched here is retryable.
 var rules = []func(error) (string, bool){
+	backupRule,
 	postgresRule,
 	awsRule,
 	sftpRule,
@@ -39,6 +41,18 @@ func postgresRule(err error) (string, bool) {
 		if pgErr.Code == "25006" {
 			return "sql_read_only", true // read-only SQL transaction
 		}
+	}
+	return "", false
+}
+
+// backupRule treats a backup key held by another run, and a backup that
+// changed since its export, as permanent: a retry meets the same object.
+func backupRule(err error) (string, bool) {
+	switch {
+	case errors.Is(err, s3store.ErrKeyTaken):
+		return "backup_key_taken", true
+	case errors.Is(err, s3store.ErrChanged):
+		return "backup_changed", true
 	}
 	return "", false
 }
@@ -73,6 +87,9 @@ func sftpRule(err error) (string, bool) {
 	}
 	if errors.Is(err, sftpdeliver.ErrHostKey) {
 		return "sftp_host_key", true
+	}
+	if errors.Is(err, sftpdeliver.ErrInvalidKey) {
+		return "sftp_key_invalid", true
 	}
 	if strings.Contains(err.Error(), "ssh: unable to authenticate") {
 		return "sftp_auth", true

@@ -4,15 +4,18 @@ package s3store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 )
 
 // Client is the S3 API the store calls.
 type Client interface {
+	HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
 	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 	CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error)
 	UploadPart(ctx context.Context, in *s3.UploadPartInput, optFns ...func(*s3.Options)) (*s3.UploadPartOutput, error)
@@ -61,6 +64,9 @@ type Object struct {
 	VersionID string `json:"version_id,omitempty"`
 }
 
+// ErrChanged is wrapped by Open's error when the object is no longer the version recorded.
+var ErrChanged = errors.New("the backup changed since the export")
+
 // Open returns the body and size of exactly the version in object: by
 // version ID where the bucket has one, else on the condition that the ETag
 // still matches, so a changed object is an error rather than other bytes.
@@ -72,6 +78,11 @@ func (s *Store) Open(ctx context.Context, object Object) (io.ReadCloser, int64, 
 		in.IfMatch = aws.String(object.ETag)
 	}
 	out, err := s.client.GetObject(ctx, in)
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "PreconditionFailed" {
+		return nil, 0, fmt.Errorf("reading s3://%s/%s: %w: its ETag is no longer %s, so another upload replaced it; "+
+			"rerun the job under a new run key to export again", s.bucket, object.Key, ErrChanged, object.ETag)
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("reading s3://%s/%s: %w", s.bucket, object.Key, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"sort"
 	"sync"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/batchport/batchport/internal/failpoint"
 )
@@ -25,53 +27,117 @@ const maxParts = 10000
 // context because the upload's own context may be why it failed.
 const abortTimeout = 30 * time.Second
 
+// UploadOptions adjust one upload. A nil *UploadOptions means the defaults.
+type UploadOptions struct {
+	// Owner, when set, is stored with the object (metadata batchport-run-key)
+	// and guards it: an object at the key that another owner stored is never
+	// replaced, and Upload fails with ErrKeyTaken instead. The same owner may
+	// replace its own object, as a retry of an unrecorded export does.
+	Owner string
+}
+
+// ErrKeyTaken is wrapped by Upload's error when the key holds another owner's object.
+var ErrKeyTaken = errors.New("the backup key already holds another run's export")
+
+// ownerMetadata is the user metadata key that records an object's owner.
+const ownerMetadata = "batchport-run-key"
+
 // Upload streams body to key. A body smaller than one part goes up in one
 // PutObject; a larger one as a multipart upload with up to Concurrency parts
 // in flight. Memory is bounded by Concurrency+1 part buffers, whatever the
 // body's size. The object appears only when the whole body is stored: on
 // any error a multipart upload is aborted.
-func (s *Store) Upload(ctx context.Context, key string, body io.Reader) (Object, error) {
+func (s *Store) Upload(ctx context.Context, key string, body io.Reader, opts *UploadOptions) (Object, error) {
+	target, err := s.uploadTarget(ctx, key, opts)
+	if err != nil {
+		return Object{}, err
+	}
 	first := make([]byte, s.partSize)
 	n, err := io.ReadFull(body, first)
 	switch {
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		return s.putObject(ctx, key, first[:n])
+		return s.putObject(ctx, target, first[:n])
 	case err != nil:
 		return Object{}, fmt.Errorf("uploading s3://%s/%s: reading the body: %w", s.bucket, key, err)
 	}
 	created, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
-		Bucket: aws.String(s.bucket), Key: aws.String(key), ContentType: aws.String("text/csv"),
+		Bucket: aws.String(s.bucket), Key: aws.String(key), ContentType: aws.String("text/csv"), Metadata: target.metadata,
 	})
 	if err != nil {
 		return Object{}, fmt.Errorf("starting multipart upload of s3://%s/%s: %w", s.bucket, key, err)
 	}
-	upload := &multipartUpload{store: s, key: key, id: aws.ToString(created.UploadId)}
+	upload := &multipartUpload{store: s, target: target, key: key, id: aws.ToString(created.UploadId)}
 	object, err := upload.run(ctx, first, body)
 	if err != nil {
 		if abortErr := upload.abort(ctx); abortErr != nil {
 			err = errors.Join(err, abortErr)
 		}
-		return Object{}, fmt.Errorf("uploading s3://%s/%s: %w", s.bucket, key, err)
+		return Object{}, fmt.Errorf("uploading s3://%s/%s: %w", s.bucket, key, target.explain(err))
 	}
 	return object, nil
 }
 
-func (s *Store) putObject(ctx context.Context, key string, data []byte) (Object, error) {
+// uploadTarget is a key with the conditions and metadata of one upload.
+type uploadTarget struct {
+	key      string
+	owner    string
+	metadata map[string]string
+	// ifNoneMatch makes the write fail if any object appeared at the key meanwhile.
+	ifNoneMatch *string
+}
+
+// uploadTarget checks who owns the object at key, if any.
+func (s *Store) uploadTarget(ctx context.Context, key string, opts *UploadOptions) (*uploadTarget, error) {
+	target := &uploadTarget{key: key}
+	if opts == nil || opts.Owner == "" {
+		return target, nil
+	}
+	target.owner = opts.Owner
+	target.metadata = map[string]string{ownerMetadata: url.QueryEscape(opts.Owner)}
+	head, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	var notFound *types.NotFound
+	if errors.As(err, &notFound) {
+		target.ifNoneMatch = aws.String("*")
+		return target, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("checking s3://%s/%s before the upload: %w", s.bucket, key, err)
+	}
+	existing, _ := url.QueryUnescape(head.Metadata[ownerMetadata])
+	if existing != opts.Owner {
+		return nil, fmt.Errorf("s3://%s/%s: %w (run key %q): give the job a backup key template that includes {{.RunKey}}, or use that run key",
+			s.bucket, key, ErrKeyTaken, existing)
+	}
+	return target, nil
+}
+
+// explain turns the conditional write's refusal into ErrKeyTaken.
+func (t *uploadTarget) explain(err error) error {
+	var apiErr smithy.APIError
+	if t.ifNoneMatch != nil && errors.As(err, &apiErr) && apiErr.ErrorCode() == "PreconditionFailed" {
+		return fmt.Errorf("%w: another run stored an object at this key during the upload: %w", ErrKeyTaken, err)
+	}
+	return err
+}
+
+func (s *Store) putObject(ctx context.Context, target *uploadTarget, data []byte) (Object, error) {
 	out, err := s.client.PutObject(ctx, &s3.PutObjectInput{
-		Bucket: aws.String(s.bucket), Key: aws.String(key), Body: bytes.NewReader(data),
+		Bucket: aws.String(s.bucket), Key: aws.String(target.key), Body: bytes.NewReader(data),
 		ContentLength: aws.Int64(int64(len(data))), ContentType: aws.String("text/csv"),
+		Metadata: target.metadata, IfNoneMatch: target.ifNoneMatch,
 	})
 	if err != nil {
-		return Object{}, fmt.Errorf("uploading s3://%s/%s: %w", s.bucket, key, err)
+		return Object{}, fmt.Errorf("uploading s3://%s/%s: %w", s.bucket, target.key, target.explain(err))
 	}
-	return Object{Key: key, ETag: aws.ToString(out.ETag), VersionID: aws.ToString(out.VersionId)}, nil
+	return Object{Key: target.key, ETag: aws.ToString(out.ETag), VersionID: aws.ToString(out.VersionId)}, nil
 }
 
 // multipartUpload is one multipart upload in progress.
 type multipartUpload struct {
-	store *Store
-	key   string
-	id    string
+	store  *Store
+	target *uploadTarget
+	key    string
+	id     string
 
 	mu    sync.Mutex
 	parts []types.CompletedPart
@@ -176,7 +242,7 @@ func (u *multipartUpload) complete(ctx context.Context) (Object, error) {
 	sort.Slice(u.parts, func(i, j int) bool { return *u.parts[i].PartNumber < *u.parts[j].PartNumber })
 	out, err := u.store.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
 		Bucket: aws.String(u.store.bucket), Key: aws.String(u.key), UploadId: aws.String(u.id),
-		MultipartUpload: &types.CompletedMultipartUpload{Parts: u.parts},
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: u.parts}, IfNoneMatch: u.target.ifNoneMatch,
 	})
 	if err != nil {
 		return Object{}, fmt.Errorf("completing the multipart upload: %w", err)

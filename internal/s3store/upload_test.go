@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -36,7 +37,7 @@ func TestUploadRoundTrip(t *testing.T) {
 
 	for name, size := range map[string]int{"empty": 0, "small": 1000, "exact parts": 2 * partSize, "odd tail": 3*partSize + 17} {
 		data := randomBytes(t, size)
-		object, err := store.Upload(ctx, "round-trip/"+name, bytes.NewReader(data))
+		object, err := store.Upload(ctx, "round-trip/"+name, bytes.NewReader(data), nil)
 		if err != nil {
 			t.Fatalf("%s: Upload: %v", name, err)
 		}
@@ -88,7 +89,7 @@ func TestUploadCancelledAbortsUpload(t *testing.T) {
 	defer cancel()
 	data := randomBytes(t, 40*partSize/5) // 40 MiB in 8 parts
 	reader := &cancellingReader{data: data, limit: 3 * partSize, cancel: cancel}
-	_, err := store.Upload(ctx, "cancelled/export.csv", reader)
+	_, err := store.Upload(ctx, "cancelled/export.csv", reader, nil)
 	if err == nil {
 		t.Fatal("Upload of a cancelled body succeeded")
 	}
@@ -143,7 +144,7 @@ func TestUploadBoundsPartsInFlight(t *testing.T) {
 	client := &countingClient{Client: testenv.S3Client(t)}
 	store := s3store.New(client, bucket, &s3store.Options{PartSize: partSize, Concurrency: 2})
 
-	if _, err := store.Upload(testenv.Context(t), "bounded.csv", bytes.NewReader(randomBytes(t, 6*partSize))); err != nil {
+	if _, err := store.Upload(testenv.Context(t), "bounded.csv", bytes.NewReader(randomBytes(t, 6*partSize)), nil); err != nil {
 		t.Fatalf("Upload: %v", err)
 	}
 	if got := client.maxInFlight.Load(); got > 2 {
@@ -158,7 +159,7 @@ func TestUploadPartFailureAborts(t *testing.T) {
 	client := &countingClient{Client: testenv.S3Client(t), failPart: 3}
 	store := s3store.New(client, bucket, &s3store.Options{PartSize: partSize, Concurrency: 2})
 
-	_, err := store.Upload(testenv.Context(t), "failed.csv", bytes.NewReader(randomBytes(t, 5*partSize)))
+	_, err := store.Upload(testenv.Context(t), "failed.csv", bytes.NewReader(randomBytes(t, 5*partSize)), nil)
 	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("injected part failure")) {
 		t.Fatalf("Upload = %v, want the part's error", err)
 	}
@@ -167,5 +168,57 @@ func TestUploadPartFailureAborts(t *testing.T) {
 	}
 	if client.abortCtxErr != nil {
 		t.Errorf("abort ran on a finished context: %v", client.abortCtxErr)
+	}
+}
+
+func TestUploadKeepsAnotherOwnersObject(t *testing.T) {
+	t.Parallel()
+	env := testenv.Require(t)
+	ctx := testenv.Context(t)
+	store := s3store.New(testenv.S3Client(t), env.NewBucket(t), &s3store.Options{PartSize: partSize})
+	first := randomBytes(t, 1000)
+
+	original, err := store.Upload(ctx, "daily/2026-12-01.csv", bytes.NewReader(first), &s3store.UploadOptions{Owner: "daily/2026-12-01"})
+	if err != nil {
+		t.Fatalf("first upload: %v", err)
+	}
+	// The same owner may replace its object (a retry of an export that was never recorded).
+	if _, err := store.Upload(ctx, "daily/2026-12-01.csv", bytes.NewReader(first), &s3store.UploadOptions{Owner: "daily/2026-12-01"}); err != nil {
+		t.Errorf("upload by the same owner: %v", err)
+	}
+	for name, size := range map[string]int{"small": 10, "multipart": 2*partSize + 1} {
+		_, err = store.Upload(ctx, "daily/2026-12-01.csv", bytes.NewReader(randomBytes(t, size)), &s3store.UploadOptions{Owner: "drill/1"})
+		if !errors.Is(err, s3store.ErrKeyTaken) {
+			t.Errorf("%s upload by another owner = %v, want ErrKeyTaken", name, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), `"daily/2026-12-01"`) {
+			t.Errorf("error %q should name the run key that owns the object", err)
+		}
+	}
+	body, _, err := store.Open(ctx, s3store.Object{Key: original.Key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(body)
+	body.Close()
+	if !bytes.Equal(got, first) {
+		t.Error("the object changed after another owner's upload was refused")
+	}
+}
+
+func TestOpenChangedObjectFails(t *testing.T) {
+	t.Parallel()
+	env := testenv.Require(t)
+	ctx := testenv.Context(t)
+	store := s3store.New(testenv.S3Client(t), env.NewBucket(t), nil)
+	object, err := store.Upload(ctx, "report.csv", bytes.NewReader([]byte("one\n")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Upload(ctx, "report.csv", bytes.NewReader([]byte("two\n")), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := store.Open(ctx, object); !errors.Is(err, s3store.ErrChanged) {
+		t.Errorf("Open of a replaced object = %v, want ErrChanged", err)
 	}
 }
