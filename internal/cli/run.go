@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os/signal"
@@ -18,7 +19,11 @@ func newRunCommand(a *app) *cobra.Command {
 		Use:   "run JOB [-p NAME=VALUE]...",
 		Short: "Run JOB once in this process, without the queue",
 		Long: `Run a job here and now, recording it in the ledger like the worker does: a run key
-that already succeeded is not run again. For development and switch-back drills.`,
+that already succeeded is not run again. For development and switch-back drills.
+
+--no-deliver stops after the export and records the run as "exported". It needs a
+--run-key of its own, so that a drill never becomes the run the schedule later delivers;
+give the job a backup key template with {{.RunKey}} so drills do not take the real key.`,
 		Example: `  batchport run partner-daily-orders -p date=2026-12-01
   batchport run partner-daily-orders -p date=2026-12-01 --run-key drill/1 --no-deliver`,
 		Args: cobra.ExactArgs(1),
@@ -27,6 +32,9 @@ that already succeeded is not run again. For development and switch-back drills.
 			defer stop()
 			msg, _, err := flags.message(ctx, a, args[0])
 			if err != nil {
+				return err
+			}
+			if err := checkNoDeliverRunKey(ctx, a, args[0], &flags, noDeliver); err != nil {
 				return err
 			}
 			r, err := a.runner(ctx)
@@ -43,6 +51,10 @@ that already succeeded is not run again. For development and switch-back drills.
 				return fmt.Errorf("run %s failed permanently [%s]: %w", result.RunKey, result.Reason, result.Err)
 			case runner.Duplicate:
 				fmt.Fprintf(a.streams.Out, "run key %s already succeeded; nothing was run\n", result.RunKey)
+			case runner.Succeeded:
+				if noDeliver {
+					fmt.Fprintf(a.streams.Out, "exported without delivery (--no-deliver)\n")
+				}
 			}
 			run, err := r.Ledger.Get(ctx, result.RunKey)
 			if err != nil {
@@ -55,4 +67,26 @@ that already succeeded is not run again. For development and switch-back drills.
 	cmd.Flags().BoolVar(&noDeliver, "no-deliver", false, "stop after the export to S3")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the finished run as JSON")
 	return cmd
+}
+
+// checkNoDeliverRunKey rejects --no-deliver without a run key of its own:
+// under the job's own run key, the drill's export would be the snapshot
+// that the scheduled run finds and delivers.
+func checkNoDeliverRunKey(ctx context.Context, a *app, job string, flags *runFlags, noDeliver bool) error {
+	if !noDeliver {
+		return nil
+	}
+	if flags.runKey == "" {
+		return invalidInput(errors.New("--no-deliver needs --run-key: an export-only run under the job's own run key would be delivered later by the scheduled run"))
+	}
+	own := *flags
+	own.runKey = ""
+	_, run, err := own.message(ctx, a, job)
+	if err != nil {
+		return err
+	}
+	if run.RunKey == flags.runKey {
+		return invalidInput(fmt.Errorf("--run-key %q is the job's own run key for these params: choose another for an export-only run", flags.runKey))
+	}
+	return nil
 }

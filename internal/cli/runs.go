@@ -25,10 +25,10 @@ func newRunsCommand(a *app) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch ledger.Status(status) {
-			case "", ledger.Running, ledger.Succeeded, ledger.Failed:
+			case "", ledger.Running, ledger.Succeeded, ledger.Exported, ledger.Failed:
 				opts.Status = ledger.Status(status)
 			default:
-				return invalidInput(fmt.Errorf("--status %q is invalid: use running, succeeded or failed", status))
+				return invalidInput(fmt.Errorf("--status %q is invalid: use running, succeeded, exported or failed", status))
 			}
 			l, err := a.runLedger(cmd.Context())
 			if err != nil {
@@ -54,7 +54,7 @@ func newRunsCommand(a *app) *cobra.Command {
 		},
 	}
 	list.Flags().StringVar(&opts.Job, "job", "", "only runs of this job")
-	list.Flags().StringVar(&status, "status", "", "only runs in this status: running, succeeded or failed")
+	list.Flags().StringVar(&status, "status", "", "only runs in this status: running, succeeded, exported or failed")
 	list.Flags().IntVar(&opts.Limit, "limit", 50, "at most this many runs")
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 

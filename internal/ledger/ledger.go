@@ -19,6 +19,8 @@ type Status string
 const (
 	Running   Status = "running"
 	Succeeded Status = "succeeded"
+	// Exported means the export is stored and delivery was left out on purpose (run --no-deliver).
+	Exported Status = "exported"
 	// Failed means the last attempt failed. Its error_class says whether the
 	// message is retried ("retryable") or was dead-lettered ("permanent").
 	Failed Status = "failed"
@@ -36,11 +38,11 @@ type Ledger struct {
 func Open(ctx context.Context, url string) (*Ledger, error) {
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
-		return nil, fmt.Errorf("opening ledger: %w", redactURL(err))
+		return nil, fmt.Errorf("opening the run ledger (BATCHPORT_LEDGER_URL, else DATABASE_URL): %w", redactURL(err))
 	}
 	if err := migrate(ctx, pool); err != nil {
 		pool.Close()
-		return nil, err
+		return nil, fmt.Errorf("opening the run ledger (BATCHPORT_LEDGER_URL, else DATABASE_URL): %w", redactURL(err))
 	}
 	return &Ledger{pool: pool}, nil
 }
