@@ -156,6 +156,9 @@ func (w *Worker) receiveLoop(ctx, jobCtx context.Context) {
 			continue
 		}
 		failures = 0
+		if len(messages) > 0 {
+			w.logger.Debug("worker: received messages", "count", len(messages), "free_slots", free)
+		}
 		w.returnSlots(free - len(messages))
 		for _, message := range messages {
 			w.running.Add(1)

@@ -119,7 +119,7 @@ func waitForRun(cmd *cobra.Command, a *app, runKey string, timeout time.Duration
 
 func orNone(s string) string {
 	if s == "" {
-		return "not started"
+		return "no worker has taken the message yet; is a batchport worker running on this queue?"
 	}
 	return s
 }

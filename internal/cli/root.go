@@ -88,6 +88,7 @@ Exit status: 0 success, 1 failed operation, 2 bad usage or invalid input.`,
 		newJobsCommand(app),
 		newRunsCommand(app),
 		newDLQCommand(app),
+		newSchedulesCommand(app),
 		newVersionCommand(app),
 	)
 	return root

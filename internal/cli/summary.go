@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+	"time"
 
 	"github.com/batchport/batchport/handlers"
 	"github.com/batchport/batchport/internal/ledger"
@@ -21,6 +22,16 @@ func printRun(w io.Writer, run *ledger.Run, asJSON bool) error {
 	fmt.Fprintf(tw, "run key:\t%s\n", run.RunKey)
 	fmt.Fprintf(tw, "job:\t%s\n", run.Job)
 	fmt.Fprintf(tw, "status:\t%s (attempt %d)\n", run.Status, run.Attempts)
+	fmt.Fprintf(tw, "scheduled for:\t%s\n", run.ScheduledFor.Format(time.RFC3339))
+	if run.RequestedBy != "" {
+		fmt.Fprintf(tw, "requested by:\t%s\n", run.RequestedBy)
+	}
+	if run.StartedAt != nil {
+		fmt.Fprintf(tw, "started:\t%s\n", run.StartedAt.Format(time.RFC3339))
+	}
+	if run.FinishedAt != nil {
+		fmt.Fprintf(tw, "finished:\t%s\n", run.FinishedAt.Format(time.RFC3339))
+	}
 	if run.Error != "" {
 		fmt.Fprintf(tw, "error:\t%s [%s]\n", run.Error, run.ErrorClass)
 	}

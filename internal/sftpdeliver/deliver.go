@@ -30,6 +30,9 @@ type Target struct {
 	KnownHostsSource string
 }
 
+// ErrInvalidKey is wrapped by Dial's error when the private key does not parse.
+var ErrInvalidKey = errors.New("not a usable private key")
+
 // dialTimeout bounds the TCP connect and the SSH handshake.
 const dialTimeout = 30 * time.Second
 
@@ -51,7 +54,7 @@ func Dial(ctx context.Context, target Target) (*Client, error) {
 	signer, err := ssh.ParsePrivateKey(target.PrivateKey)
 	if err != nil {
 		// The parser's message does not include the key, but it is not shown either.
-		return nil, fmt.Errorf("%s does not contain a usable private key (PEM or OpenSSH format without a passphrase)", target.KeySource)
+		return nil, fmt.Errorf("%s: %w: use a PEM or OpenSSH key without a passphrase", target.KeySource, ErrInvalidKey)
 	}
 	config := &ssh.ClientConfig{
 		User:              target.User,

@@ -130,15 +130,38 @@ func S3Client(t testing.TB) *s3.Client {
 	return s3.NewFromConfig(AWSConfig(t), func(o *s3.Options) { o.UsePathStyle = true })
 }
 
-// NewBucket creates a bucket for the test and returns its name. The bucket
-// is left in place: the local S3 server's folder is the test's evidence.
+// NewBucket creates a bucket for the test and returns its name. The bucket,
+// its objects and open multipart uploads are deleted when the test ends.
 func (e *Env) NewBucket(t testing.TB) string {
 	t.Helper()
 	name := UniqueName("bp-test")
-	if _, err := S3Client(t).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+	client := S3Client(t)
+	if _, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		t.Fatalf("creating bucket %s: %v", name, err)
 	}
+	t.Cleanup(func() { deleteBucket(client, name) })
 	return name
+}
+
+func deleteBucket(client *s3.Client, name string) {
+	ctx := context.Background()
+	bucket := aws.String(name)
+	if uploads, err := client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: bucket}); err == nil {
+		for _, upload := range uploads.Uploads {
+			_, _ = client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: bucket, Key: upload.Key, UploadId: upload.UploadId})
+		}
+	}
+	paginator := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: bucket})
+	for paginator.HasMorePages() {
+		page, err := paginator.NextPage(ctx)
+		if err != nil {
+			break
+		}
+		for _, object := range page.Contents {
+			_, _ = client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: object.Key})
+		}
+	}
+	_, _ = client.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: bucket})
 }
 
 // NewSFTPDir creates a folder under the partner's inbox, owned by the
