@@ -36,7 +36,7 @@ type StepRecorder interface {
 	// Done decodes the recorded result of step into result and reports
 	// whether the step had finished.
 	Done(step string, result any) (bool, error)
-	// Record stores the result of a finished step.
+	// Record stores the result of a finished step; Done returns it from then on.
 	Record(ctx context.Context, step string, result any) error
 	// CheckLease returns an error if this attempt no longer holds the run's
 	// lease, so that a worker that lost it does not put a file in place.

@@ -71,13 +71,17 @@ func (h *SQLExport) Execute(ctx context.Context, exec *Execution) error {
 	if done {
 		h.Logger.InfoContext(ctx, "export: resuming from the S3 snapshot", "run_key", exec.Run.RunKey, "s3_key", export.Key, "rows", export.Rows)
 	} else {
-		if export, err = h.export(ctx, exec.Run); err != nil {
+		live := h.startLiveDeliveries(ctx, exec)
+		if export, err = h.export(ctx, exec.Run, live); err != nil {
+			abortAll(live)
 			return err
 		}
 		if err := exec.Steps.Record(ctx, ExportStep, export); err != nil {
+			abortAll(live)
 			return err
 		}
 		failpoint.Pause(failpoint.ExportRecorded)
+		h.finishLiveDeliveries(ctx, exec, live, export)
 	}
 	if exec.NoDeliver {
 		return nil
@@ -90,8 +94,9 @@ func (h *SQLExport) Execute(ctx context.Context, exec *Execution) error {
 	return nil
 }
 
-// export streams COPY's CSV through a hash and a byte count into the S3 upload.
-func (h *SQLExport) export(ctx context.Context, run *catalog.Run) (ExportResult, error) {
+// export streams COPY's CSV through a hash and a byte count into the S3
+// upload and to the live deliveries.
+func (h *SQLExport) export(ctx context.Context, run *catalog.Run, live []*liveDelivery) (ExportResult, error) {
 	query, err := h.query(run)
 	if err != nil {
 		return ExportResult{}, err
@@ -107,12 +112,14 @@ func (h *SQLExport) export(ctx context.Context, run *catalog.Run) (ExportResult,
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	reader, writer := io.Pipe()
-	counter := &hashingWriter{hash: sha256.New(), next: writer}
+	fanOut := &liveWriter{live: live}
+	counter := &hashingWriter{hash: sha256.New(), next: io.MultiWriter(writer, fanOut)}
 	copied := make(chan copyResult, 1)
 	go func() {
 		rows, err := pgexport.Copy(ctx, conn, query, counter)
 		// Closing with nil ends the upload's body; with an error, it fails the upload.
 		writer.CloseWithError(err)
+		fanOut.closeAll(err)
 		copied <- copyResult{rows: rows, err: err}
 	}()
 

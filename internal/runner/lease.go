@@ -68,6 +68,12 @@ func (s *stepRecorder) Record(ctx context.Context, step string, result any) erro
 	if err := s.ledger.RecordStep(ctx, s.claim, step, result); err != nil {
 		return fmt.Errorf("recording step %s: %w", step, err)
 	}
+	// Later Done calls of this attempt see the step as finished too.
+	encoded, err := json.Marshal(result)
+	if err != nil {
+		return fmt.Errorf("encoding result of step %s: %w", step, err)
+	}
+	s.claim.Steps[step] = encoded
 	return nil
 }
 

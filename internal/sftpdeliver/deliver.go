@@ -91,19 +91,30 @@ func (c *Client) Close() error {
 
 // Put writes body to remotePath through a temporary name in the same folder,
 // checks the temporary file's size against size and calls verify (which
-// can check a hash of what body returned), then renames it into place. On any error the temporary file is removed and the final name is
-// untouched. A cancelled ctx closes the connection, which stops the write.
+// can check a hash of what body returned), then renames it into place. On
+// any error the temporary file is removed and the final name is untouched.
 func (c *Client) Put(ctx context.Context, remotePath string, body io.Reader, size int64, verify func() error) error {
-	temporary, err := temporaryName(remotePath)
+	stop := c.CloseOnCancel(ctx)
+	defer stop()
+	upload, err := c.Create(remotePath)
 	if err != nil {
-		return err
+		return contextErr(ctx, err)
 	}
-	// A cancelled ctx stops the body (the S3 read) at once, so the write
-	// fails and the temporary file can still be removed. The connection is
-	// closed only if that takes longer than cancelGrace, as with a server
-	// that stopped answering.
+	if _, err := upload.ReadFrom(body); err != nil {
+		upload.Abort()
+		return contextErr(ctx, err)
+	}
+	return contextErr(ctx, upload.Commit(size, verify))
+}
+
+// CloseOnCancel closes the connection if ctx is cancelled and the caller
+// has not called the returned stop function within cancelGrace. A
+// cancelled ctx normally stops the body being written (an S3 read, a
+// COPY), so the write fails and the temporary file can still be removed
+// over the open connection; closing it is for a server that stopped answering.
+func (c *Client) CloseOnCancel(ctx context.Context) (stop func()) {
 	finished := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
+	stopAfter := context.AfterFunc(ctx, func() {
 		timer := time.NewTimer(cancelGrace)
 		defer timer.Stop()
 		select {
@@ -112,45 +123,94 @@ func (c *Client) Put(ctx context.Context, remotePath string, body io.Reader, siz
 		case <-finished:
 		}
 	})
-	defer func() {
+	return func() {
 		close(finished)
-		stop()
-	}()
+		stopAfter()
+	}
+}
 
-	if err := c.write(temporary, body, size); err != nil {
-		c.removeQuietly(temporary)
-		return contextErr(ctx, err)
+// Upload is a file being written under a temporary name, to be renamed into
+// place by Commit or removed by Abort.
+type Upload struct {
+	client    *Client
+	file      *sftp.File
+	temporary string
+	final     string
+	written   int64
+}
+
+// Create opens a new temporary file beside remotePath.
+func (c *Client) Create(remotePath string) (*Upload, error) {
+	temporary, err := temporaryName(remotePath)
+	if err != nil {
+		return nil, err
+	}
+	file, err := c.sftp.OpenFile(temporary, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
+	if err != nil {
+		return nil, fmt.Errorf("creating %s: %w", temporary, err)
+	}
+	return &Upload{client: c, file: file, temporary: temporary, final: remotePath}, nil
+}
+
+// Write appends p to the temporary file; large writes go out as concurrent requests.
+func (u *Upload) Write(p []byte) (int, error) {
+	n, err := u.file.Write(p)
+	u.written += int64(n)
+	if err != nil {
+		return n, fmt.Errorf("writing %s: %w", u.temporary, err)
+	}
+	return n, nil
+}
+
+// ReadFrom copies r to the temporary file with concurrent write requests.
+func (u *Upload) ReadFrom(r io.Reader) (int64, error) {
+	n, err := u.file.ReadFrom(r)
+	u.written += n
+	if err != nil {
+		return n, fmt.Errorf("writing %s: %w", u.temporary, err)
+	}
+	return n, nil
+}
+
+// Commit closes the temporary file, checks that it has size bytes, calls
+// verify, renames it to the final name and checks the size there. On an
+// error before the rename the temporary file is removed.
+func (u *Upload) Commit(size int64, verify func() error) error {
+	c := u.client
+	if err := u.file.Close(); err != nil {
+		u.remove()
+		return fmt.Errorf("closing %s: %w", u.temporary, err)
+	}
+	if u.written != size {
+		u.remove()
+		return fmt.Errorf("writing %s: wrote %d bytes, expected %d", u.temporary, u.written, size)
+	}
+	if err := c.checkSize(u.temporary, size); err != nil {
+		u.remove()
+		return err
 	}
 	if err := verify(); err != nil {
-		c.removeQuietly(temporary)
-		return contextErr(ctx, err)
+		u.remove()
+		return err
 	}
 	// posix-rename replaces an existing file atomically, as rename(2) does,
 	// so a retry after a lost acknowledgement does not fail on its own file.
-	if err := c.sftp.PosixRename(temporary, remotePath); err != nil {
-		c.removeQuietly(temporary)
-		return contextErr(ctx, fmt.Errorf("renaming %s to %s: %w", temporary, remotePath, err))
+	if err := c.sftp.PosixRename(u.temporary, u.final); err != nil {
+		u.remove()
+		return fmt.Errorf("renaming %s to %s: %w", u.temporary, u.final, err)
 	}
-	return contextErr(ctx, c.checkSize(remotePath, size))
+	return c.checkSize(u.final, size)
 }
 
-func (c *Client) write(name string, body io.Reader, size int64) error {
-	file, err := c.sftp.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
-	if err != nil {
-		return fmt.Errorf("creating %s: %w", name, err)
-	}
-	written, err := file.ReadFrom(body)
-	closeErr := file.Close()
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", name, err)
-	}
-	if closeErr != nil {
-		return fmt.Errorf("closing %s: %w", name, closeErr)
-	}
-	if written != size {
-		return fmt.Errorf("writing %s: wrote %d bytes, expected %d", name, written, size)
-	}
-	return c.checkSize(name, size)
+// Abort closes and removes the temporary file, as far as the connection allows.
+func (u *Upload) Abort() {
+	_ = u.file.Close()
+	u.remove()
+}
+
+func (u *Upload) remove() {
+	// Best effort: the connection may be gone, and a stale hidden .part file names itself.
+	_ = u.client.sftp.Remove(u.temporary)
 }
 
 func (c *Client) checkSize(name string, size int64) error {
@@ -162,10 +222,6 @@ func (c *Client) checkSize(name string, size int64) error {
 		return fmt.Errorf("size of %s is %d bytes on the server, expected %d", name, info.Size(), size)
 	}
 	return nil
-}
-
-func (c *Client) removeQuietly(name string) {
-	_ = c.sftp.Remove(name) // best effort: the connection may be gone, and a stale .part file names itself
 }
 
 // temporaryName returns a hidden name beside remotePath that partners
