@@ -8,7 +8,7 @@ BIN := bin/batchport
 STATICCHECK := $(CACHE)/bin/staticcheck
 GO_TEST_FLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: help build demo test test-unit lint stack-up stack-down clean
+.PHONY: help build demo test test-unit lint bench stack-up stack-down clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -38,3 +38,6 @@ lint: ## go vet and staticcheck
 
 clean: ## Remove build output
 	rm -rf bin
+
+bench: build stack-up ## Measure batchport against psql, the AWS CLI and sftp (prints ratios, writes JSON)
+	set -a; source "$(STATE)/env"; set +a; go run ./bench -batchport $(BIN)

@@ -113,9 +113,11 @@ func (q *fakeQueue) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageIn
 	return &sqs.ReceiveMessageOutput{}, nil
 }
 
-func (q *fakeQueue) DeleteMessage(_ context.Context, in *sqs.DeleteMessageInput, _ ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error) {
-	q.record(queueCall{op: "delete", receiptHandle: aws.ToString(in.ReceiptHandle)})
-	return &sqs.DeleteMessageOutput{}, nil
+func (q *fakeQueue) DeleteMessageBatch(_ context.Context, in *sqs.DeleteMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error) {
+	for _, entry := range in.Entries {
+		q.record(queueCall{op: "delete", receiptHandle: aws.ToString(entry.ReceiptHandle)})
+	}
+	return &sqs.DeleteMessageBatchOutput{}, nil
 }
 
 func (q *fakeQueue) ChangeMessageVisibility(_ context.Context, in *sqs.ChangeMessageVisibilityInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {

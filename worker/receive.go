@@ -48,14 +48,9 @@ func (w *Worker) setVisibility(message types.Message, d time.Duration) {
 	}
 }
 
-// deleteMessage deletes a handled message on a fresh context, so that a job
+// deleteMessage deletes a handled message, in a batch with others where
+// several finish at once. It runs on a fresh context, so that a job
 // finished during shutdown is not run again.
 func (w *Worker) deleteMessage(message types.Message) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err := w.queue.DeleteMessage(ctx, &sqs.DeleteMessageInput{
-		QueueUrl:      aws.String(w.config.QueueURL),
-		ReceiptHandle: message.ReceiptHandle,
-	})
-	return err
+	return w.deleter.delete(message)
 }

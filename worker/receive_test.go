@@ -143,14 +143,17 @@ func TestReceiveOnlyFreeSlots(t *testing.T) {
 		if got := receives[0].receive.MaxNumberOfMessages; got != 2 {
 			t.Errorf("first receive MaxNumberOfMessages = %d, want 2 with both slots free", got)
 		}
-		if got := receives[1].at.Sub(start); got != 10*time.Second {
-			t.Errorf("second receive at %s, want 10s: only when job a frees a slot", got)
+		// Each receive after a job comes once its delete (which lingers for
+		// others) is done and the gather window for more free slots has passed.
+		step := deleteLinger + gatherWindow
+		if got := receives[1].at.Sub(start); got != 10*time.Second+step {
+			t.Errorf("second receive at %s, want 10s and %s: only when job a frees a slot", got, step)
 		}
 		if got := receives[1].receive.MaxNumberOfMessages; got != 1 {
 			t.Errorf("second receive MaxNumberOfMessages = %d, want 1 while job b runs", got)
 		}
-		if got := receives[2].at.Sub(start); got != 15*time.Second {
-			t.Errorf("third receive at %s, want 15s, when job c ends", got)
+		if got := receives[2].at.Sub(start); got != 15*time.Second+2*step {
+			t.Errorf("third receive at %s, want 15s and 2 × %s, when job c ends", got, step)
 		}
 		if got := receives[2].receive.MaxNumberOfMessages; got != 1 {
 			t.Errorf("third receive MaxNumberOfMessages = %d, want 1 while job b runs", got)

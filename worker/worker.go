@@ -19,7 +19,7 @@ import (
 // Queue is the part of the SQS API the worker calls.
 type Queue interface {
 	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
-	DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error)
+	DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error)
 	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
 	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
 }
@@ -80,6 +80,7 @@ type Worker struct {
 	// slots holds one token per running or received job.
 	slots   chan struct{}
 	running sync.WaitGroup
+	deleter *deleter
 }
 
 // New returns a worker. cfg is copied, with defaults filled in.
@@ -119,8 +120,10 @@ func (w *Worker) Run(ctx context.Context) error {
 
 	w.logger.Info("worker: started", "queue_url", w.config.QueueURL, "concurrency", w.config.Concurrency,
 		"visibility_timeout_s", int(w.config.VisibilityTimeout.Seconds()))
+	w.deleter = newDeleter(w.queue, w.config.QueueURL)
 	w.receiveLoop(ctx, jobCtx)
 	w.running.Wait()
+	w.deleter.close()
 	w.logger.Info("worker: stopped")
 	return nil
 }
@@ -186,16 +189,27 @@ func (w *Worker) acquireSlots(ctx context.Context) int {
 		return 0
 	}
 	taken := 1
-	for taken < 10 {
+	// Jobs that finish within gatherWindow of each other free their slots
+	// into one receive, rather than one receive each.
+	gather := time.NewTimer(gatherWindow)
+	defer gather.Stop()
+	for taken < min(10, cap(w.slots)) {
 		select {
 		case w.slots <- struct{}{}:
 			taken++
-		default:
+		case <-gather.C:
+			return taken
+		case <-ctx.Done():
 			return taken
 		}
 	}
 	return taken
 }
+
+// gatherWindow is how long a receive waits for more slots after the first.
+// It delays a receive by at most this much, which is nothing next to a
+// job's run time and makes short jobs share receives.
+const gatherWindow = 2 * time.Millisecond
 
 func (w *Worker) returnSlots(n int) {
 	for range n {
