@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/batchport/batchport/internal/failpoint"
 )
@@ -24,7 +25,18 @@ import (
 // hashed into the request signature (UNSIGNED-PAYLOAD), which would cost a
 // SHA-256 pass over every byte on both sides; a CRC32C checksum, computed in
 // hardware, covers the bytes instead and S3 checks it on arrival.
-var bodyOptions = []func(*s3.Options){s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)}
+var bodyOptions = []func(*s3.Options){s3.WithAPIOptions(unsignedPayload)}
+
+// unsignedPayload marks the request's payload as unsigned before the SDK's
+// checksum step, which on a plain-HTTP endpoint would otherwise hash the
+// payload with SHA-256 for the signature. (Over HTTPS the SDK already
+// sends the payload unsigned, with a trailing checksum.)
+func unsignedPayload(stack *middleware.Stack) error {
+	return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("batchport:UnsignedPayload",
+		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			return next.HandleFinalize(v4.SetPayloadHash(ctx, "UNSIGNED-PAYLOAD"), in)
+		}), middleware.Before)
+}
 
 // maxParts is S3's limit on parts per multipart upload. With 8 MiB parts an
 // upload can hold about 78 GiB; a larger export fails when it passes that.
