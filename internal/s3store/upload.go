@@ -21,10 +21,10 @@ import (
 	"github.com/batchport/batchport/internal/failpoint"
 )
 
-// bodyOptions apply to requests that carry export data. The payload is not
-// hashed into the request signature (UNSIGNED-PAYLOAD), which would cost a
-// SHA-256 pass over every byte on both sides; a CRC32C checksum, computed in
-// hardware, covers the bytes instead and S3 checks it on arrival.
+// bodyOptions apply to requests that carry export data. The payload is sent
+// as UNSIGNED-PAYLOAD, because signing it costs a SHA-256 pass over every
+// byte on both sides. A CRC32C checksum, computed in hardware, covers the
+// bytes instead, and S3 checks it on arrival.
 var bodyOptions = []func(*s3.Options){s3.WithAPIOptions(unsignedPayload)}
 
 // unsignedPayload marks the request's payload as unsigned before the SDK's
