@@ -176,6 +176,7 @@ func (h *SQLExport) connect(ctx context.Context, job *catalog.Job) (*pgx.Conn, e
 	if err != nil {
 		return nil, failure.Permanentf("config_invalid", "%s is not a valid PostgreSQL URL", name)
 	}
+	config.BuildFrontend = pgexport.NewFrontend
 	conn, err := pgx.ConnectConfig(ctx, config)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the export source (%s): %w", name, err)
