@@ -6,7 +6,7 @@ STATE ?= $(or $(BATCHPORT_LOCAL_STATE),/tmp/batchport-local)
 CACHE ?= $(or $(BATCHPORT_CACHE),$(HOME)/.cache/batchport)
 BIN := bin/batchport
 STATICCHECK := $(CACHE)/bin/staticcheck
-GO_TEST_FLAGS ?= -race -count=1 -timeout 20m
+GO_TEST_FLAGS ?= -race -count=1 -timeout 20m -parallel 8
 
 .PHONY: help build demo test test-unit lint bench stack-up stack-down clean
 

@@ -43,17 +43,31 @@ func (h *SQLExport) deliver(ctx context.Context, exec *Execution, delivery catal
 		return DeliverResult{}, err
 	}
 	started := time.Now()
-	body, _, err := h.Store.Open(ctx, export.Object)
-	if err != nil {
-		return DeliverResult{}, err
-	}
-	defer body.Close()
-
 	client, err := sftpdeliver.Dial(ctx, target)
 	if err != nil {
 		return DeliverResult{}, err
 	}
 	defer client.Close()
+	result := DeliverResult{Address: target.Address, RemotePath: delivery.RemotePath, Bytes: export.Bytes, SHA256: export.SHA256}
+
+	// An earlier attempt may have renamed the file into place and stopped
+	// before recording it. The same bytes are then not sent again, so a
+	// partner that already took the file does not get a second copy.
+	same, err := client.HasFile(ctx, delivery.RemotePath, export.Bytes, export.SHA256)
+	if err != nil {
+		return DeliverResult{}, err
+	}
+	if same {
+		h.Logger.InfoContext(ctx, "deliver: file already in place from an earlier attempt, not sent again",
+			"address", target.Address, "remote_path", delivery.RemotePath, "bytes", export.Bytes)
+		return result, nil
+	}
+
+	body, _, err := h.Store.Open(ctx, export.Object)
+	if err != nil {
+		return DeliverResult{}, err
+	}
+	defer body.Close()
 
 	hashed := &hashingReader{hash: sha256.New(), next: body}
 	// Before the rename: the bytes must be the snapshot's, and this attempt
@@ -71,7 +85,7 @@ func (h *SQLExport) deliver(ctx context.Context, exec *Execution, delivery catal
 	failpoint.Pause(failpoint.DeliverRenamed)
 	h.Logger.InfoContext(ctx, "deliver: file in place", "address", target.Address, "remote_path", delivery.RemotePath,
 		"bytes", export.Bytes, "duration_ms", time.Since(started).Milliseconds())
-	return DeliverResult{Address: target.Address, RemotePath: delivery.RemotePath, Bytes: export.Bytes, SHA256: export.SHA256}, nil
+	return result, nil
 }
 
 // sftpTarget reads the destination's key and known_hosts from the
@@ -105,7 +119,7 @@ type hashingReader struct {
 
 func (r *hashingReader) Read(p []byte) (int, error) {
 	if r.reads++; r.reads == 2 {
-		failpoint.Pause(failpoint.DeliverWrite)
+		failpoint.Pause(failpoint.DeliverFromS3Write)
 	}
 	n, err := r.next.Read(p)
 	r.hash.Write(p[:n])

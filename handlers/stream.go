@@ -26,8 +26,9 @@ type liveDelivery struct {
 	upload   *sftpdeliver.Upload
 	stop     func()
 
-	pipe *io.PipeWriter
-	done chan struct{}
+	pipe   *io.PipeWriter
+	reader *io.PipeReader
+	done   chan struct{}
 	// err is set by the writing goroutine; read it only after done is closed.
 	err error
 }
@@ -61,7 +62,11 @@ func (h *SQLExport) startLiveDelivery(ctx context.Context, index int, delivery c
 	if err != nil {
 		return nil, err
 	}
-	client, err := sftpdeliver.Dial(ctx, target)
+	// The export waits for this dial, so a slow server gets a short budget
+	// and is delivered from S3 afterwards instead.
+	dialCtx, cancelDial := context.WithTimeout(ctx, liveDialTimeout)
+	defer cancelDial()
+	client, err := sftpdeliver.Dial(dialCtx, target)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +78,8 @@ func (h *SQLExport) startLiveDelivery(ctx context.Context, index int, delivery c
 		return nil, err
 	}
 	reader, writer := io.Pipe()
-	l := &liveDelivery{index: index, delivery: delivery, client: client, upload: upload, stop: stop, pipe: writer, done: make(chan struct{})}
+	l := &liveDelivery{index: index, delivery: delivery, client: client, upload: upload, stop: stop,
+		pipe: writer, reader: reader, done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
 		_, l.err = upload.ReadFrom(&firstReadPause{next: reader})
@@ -99,11 +105,32 @@ func (w *liveWriter) Write(p []byte) (int, error) {
 		if l.pipe == nil {
 			continue
 		}
-		if _, err := l.pipe.Write(p); err != nil {
-			l.pipe = nil // the goroutine failed; its error is in l.err
+		// A server that stops taking data must not hold up the COPY and
+		// the backup: after liveStallTimeout the destination is dropped.
+		watchdog := time.AfterFunc(liveStallTimeout, l.abandon)
+		_, err := l.pipe.Write(p)
+		watchdog.Stop()
+		if err != nil {
+			l.pipe = nil // the goroutine failed or was abandoned; its error is in l.err
 		}
 	}
 	return len(p), nil
+}
+
+// Bounds of a live delivery: the dial before the export starts, and one
+// write (about 1 MiB, which a working server takes in milliseconds).
+const (
+	liveDialTimeout  = 10 * time.Second
+	liveStallTimeout = 15 * time.Second
+)
+
+var errStalled = fmt.Errorf("the SFTP server took no data for %s during the export", liveStallTimeout)
+
+// abandon gives up a stalled live delivery: the pending write fails, and
+// closing the connection ends the requests the server no longer answers.
+func (l *liveDelivery) abandon() {
+	l.reader.CloseWithError(errStalled)
+	l.client.Close()
 }
 
 // closeAll ends every live delivery's input, with cause (nil for a complete export).

@@ -9,14 +9,19 @@ import (
 	"sync"
 )
 
-// The points where a run can be stopped, in the order a run reaches them.
+// The points where a run can be stopped. On a first attempt the export
+// streams to S3 and to each SFTP server at once, so the order is: ExportCopy
+// and DeliverWrite, ExportUpload, ExportRecorded, DeliverRenamed,
+// BeforeDelete. DeliverFromS3Write is on the path of a retry, which
+// delivers the recorded S3 object.
 const (
-	ExportCopy     = "export.copy"          // COPY has written its first bytes
-	ExportUpload   = "export.upload"        // the first multipart part is stored
-	ExportRecorded = "export.recorded"      // the export step is in the ledger
-	DeliverWrite   = "deliver.write"        // the first bytes of the temporary SFTP file are written
-	DeliverRenamed = "deliver.renamed"      // the file has its final name, the ledger does not know yet
-	BeforeDelete   = "worker.before_delete" // the run succeeded, the message is not deleted yet
+	ExportCopy         = "export.copy"          // COPY has written its first bytes
+	DeliverWrite       = "deliver.write"        // the temporary SFTP file has its first bytes, during the export
+	ExportUpload       = "export.upload"        // the first multipart part is stored
+	ExportRecorded     = "export.recorded"      // the export step is in the ledger
+	DeliverFromS3Write = "deliver.s3_write"     // a delivery from S3 has written its first bytes
+	DeliverRenamed     = "deliver.renamed"      // the file has its final name, the ledger does not know yet
+	BeforeDelete       = "worker.before_delete" // the run succeeded, the message is not deleted yet
 )
 
 var (

@@ -107,13 +107,18 @@ type uploadTarget struct {
 }
 
 // uploadTarget checks who owns the object at key, if any.
-func (s *Store) uploadTarget(ctx context.Context, key string, opts *UploadOptions) (*uploadTarget, error) {
+func (s *Store) uploadTarget(ctx context.Context, key string, opts *UploadOptions) (_ *uploadTarget, err error) {
 	target := &uploadTarget{key: key}
 	if opts == nil || opts.Owner == "" {
 		return target, nil
 	}
 	target.owner = opts.Owner
 	target.metadata = map[string]string{ownerMetadata: url.QueryEscape(opts.Owner)}
+	defer func() {
+		if err == nil {
+			s.abortStale(ctx, key)
+		}
+	}()
 	head, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
 	var notFound *types.NotFound
 	if errors.As(err, &notFound) {
@@ -129,6 +134,22 @@ func (s *Store) uploadTarget(ctx context.Context, key string, opts *UploadOption
 			s.bucket, key, ErrKeyTaken, existing)
 	}
 	return target, nil
+}
+
+// abortStale aborts multipart uploads of key that earlier attempts left
+// open, as a worker killed mid-upload does. The caller owns the key (its
+// run's lease is held), so no other upload of it is in progress.
+func (s *Store) abortStale(ctx context.Context, key string) {
+	out, err := s.client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(s.bucket), Prefix: aws.String(key)})
+	if err != nil {
+		return // best effort: a bucket lifecycle rule for incomplete uploads is the backstop
+	}
+	for _, upload := range out.Uploads {
+		if aws.ToString(upload.Key) == key {
+			stale := &multipartUpload{store: s, key: key, id: aws.ToString(upload.UploadId)}
+			_ = stale.abort(ctx)
+		}
+	}
 }
 
 // explain turns the conditional write's refusal into ErrKeyTaken.

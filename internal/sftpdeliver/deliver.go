@@ -5,6 +5,7 @@ package sftpdeliver
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/pkg/sftp"
@@ -70,6 +72,12 @@ func Dial(ctx context.Context, target Target) (*Client, error) {
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
+	// ClientConfig.Timeout covers only the TCP connect: a server that
+	// accepts and then stops answering would hold the handshake for ever.
+	if err := conn.SetDeadline(time.Now().Add(dialTimeout)); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("connecting to sftp %s: %w", target.Address, err)
+	}
 	sshConn, channels, requests, err := ssh.NewClientConn(conn, target.Address, config)
 	if err != nil {
 		conn.Close()
@@ -81,10 +89,15 @@ func Dial(ctx context.Context, target Target) (*Client, error) {
 		sshClient.Close()
 		return nil, fmt.Errorf("starting sftp on %s: %w", target.Address, err)
 	}
+	if err := conn.SetDeadline(time.Time{}); err != nil {
+		sshClient.Close()
+		return nil, fmt.Errorf("connecting to sftp %s: %w", target.Address, err)
+	}
 	return &Client{ssh: sshClient, sftp: sftpClient}, nil
 }
 
-// Close ends the session.
+// Close ends the session. Pending requests fail at once, which also
+// unblocks writes to a server that stopped answering.
 func (c *Client) Close() error {
 	return errors.Join(c.sftp.Close(), c.ssh.Close())
 }
@@ -139,12 +152,14 @@ type Upload struct {
 	written   int64
 }
 
-// Create opens a new temporary file beside remotePath.
+// Create opens a new temporary file beside remotePath, after removing those
+// that earlier attempts left there.
 func (c *Client) Create(remotePath string) (*Upload, error) {
 	temporary, err := temporaryName(remotePath)
 	if err != nil {
 		return nil, err
 	}
+	c.removeStale(remotePath)
 	file, err := c.sftp.OpenFile(temporary, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
 	if err != nil {
 		return nil, fmt.Errorf("creating %s: %w", temporary, err)
@@ -240,4 +255,47 @@ func contextErr(ctx context.Context, err error) error {
 		return fmt.Errorf("%w (%w)", ctx.Err(), err)
 	}
 	return err
+}
+
+// HasFile reports whether remotePath exists with exactly size bytes whose
+// SHA-256 is sha256Hex. It reads the file back only when the size matches.
+func (c *Client) HasFile(ctx context.Context, remotePath string, size int64, sha256Hex string) (bool, error) {
+	info, err := c.sftp.Stat(remotePath)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("checking %s: %w", remotePath, err)
+	}
+	if info.Size() != size {
+		return false, nil
+	}
+	stop := c.CloseOnCancel(ctx)
+	defer stop()
+	file, err := c.sftp.Open(remotePath)
+	if err != nil {
+		return false, fmt.Errorf("reading %s back: %w", remotePath, err)
+	}
+	defer file.Close()
+	hash := sha256.New()
+	if _, err := file.WriteTo(hash); err != nil {
+		return false, contextErr(ctx, fmt.Errorf("reading %s back: %w", remotePath, err))
+	}
+	return hex.EncodeToString(hash.Sum(nil)) == sha256Hex, nil
+}
+
+// removeStale removes temporary files that earlier attempts at remotePath
+// left behind (".NAME.RANDOM.part"). The caller holds the run's lease, so
+// no other writer of this file is at work.
+func (c *Client) removeStale(remotePath string) {
+	dir, name := path.Split(remotePath)
+	entries, err := c.sftp.ReadDir(path.Clean(dir))
+	if err != nil {
+		return // the create that follows reports a folder that cannot be read
+	}
+	for _, entry := range entries {
+		if strings.HasPrefix(entry.Name(), "."+name+".") && strings.HasSuffix(entry.Name(), ".part") {
+			_ = c.sftp.Remove(path.Join(dir, entry.Name()))
+		}
+	}
 }
