@@ -183,6 +183,13 @@ func TestKillAtEachPoint(t *testing.T) {
 				}
 			}
 
+			// A file renamed into place before the kill is found and not sent again.
+			if point.name == failpoint.DeliverRenamed {
+				if n := countLines("deliver: file already in place from an earlier attempt, not sent again", second); n != 1 {
+					t.Errorf("the second worker logged %d finds of the file already in place, want 1", n)
+				}
+			}
+
 			state, _ := s.runState(runKey)
 			if state.Attempts != point.attempts {
 				t.Errorf("the ledger counts %d attempts, want %d", state.Attempts, point.attempts)
