@@ -127,7 +127,7 @@ const (
 var errStalled = fmt.Errorf("the SFTP server took no data for %s during the export", liveStallTimeout)
 
 // abandon gives up a stalled live delivery: the pending write fails, and
-// closing the connection ends the requests the server no longer answers.
+// closing the connection ends the requests that the server left without a response.
 func (l *liveDelivery) abandon() {
 	l.reader.CloseWithError(errStalled)
 	l.client.Close()

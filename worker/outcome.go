@@ -52,6 +52,11 @@ func (w *Worker) handle(ctx context.Context, message types.Message) {
 		}
 		delay := retryDelay(receiveCount)
 		w.setVisibility(message, delay)
+		if w.config.MaxReceiveCount > 0 && receiveCount >= w.config.MaxReceiveCount {
+			log.Error("job failed on the last receive the queue allows; the queue moves the message to the DLQ",
+				"attempt", result.Attempt, "max_receive_count", w.config.MaxReceiveCount, "reason", result.Reason, "error", result.Err)
+			return
+		}
 		log.Warn("job failed, will retry", "attempt", result.Attempt, "retry_in_s", int(delay.Seconds()),
 			"reason", result.Reason, "error", result.Err)
 

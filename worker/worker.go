@@ -43,6 +43,9 @@ type Config struct {
 	DrainTimeout time.Duration
 	// WaitTime is the long-poll duration. Default: 20s, the SQS maximum.
 	WaitTime time.Duration
+	// MaxReceiveCount is the queue's redrive limit, so a failure on the
+	// last receive can be logged as what it is. Zero: unknown.
+	MaxReceiveCount int
 }
 
 func (c *Config) setDefaults() {

@@ -60,7 +60,7 @@ BATCHPORT_QUEUE_URL unchanged, and a run resumes from its last finished step.`,
 	return dlq
 }
 
-// deadLetter is one message of the DLQ with what batchport knows of it.
+// deadLetter is one message of the DLQ with its job, run key and failure.
 type deadLetter struct {
 	MessageID    string    `json:"message_id"`
 	Job          string    `json:"job,omitempty"`
@@ -101,7 +101,11 @@ func readDeadLetters(ctx context.Context, a *app) ([]deadLetter, func([]deadLett
 		for _, message := range out.Messages {
 			if !seen[aws.ToString(message.MessageId)] {
 				seen[aws.ToString(message.MessageId)] = true
-				letters = append(letters, describeDeadLetter(message))
+				letter := describeDeadLetter(message)
+				if letter.RunKey == "" {
+					letter.RunKey = a.guessRunKey(ctx, message, letter.SentAt)
+				}
+				letters = append(letters, letter)
 			}
 		}
 	}
@@ -172,7 +176,7 @@ func orDash(s string) string {
 }
 
 // redriveDeadLetters sends matching dead letters back to the job queue.
-// Without a job filter it asks SQS to move them (StartMessageMoveTask,
+// Without a job filter it starts an SQS message move task (StartMessageMoveTask,
 // which keeps each message's attributes, the failure reason included).
 // With a filter, or where the server lacks that action, it receives, sends
 // and deletes them itself, body unchanged and the reason kept as attributes.
@@ -286,4 +290,29 @@ func queueARN(ctx context.Context, client *sqs.Client, queueURL string) (string,
 		return "", fmt.Errorf("reading the ARN of %s: %w", queueURL, err)
 	}
 	return out.Attributes[string(types.QueueAttributeNameQueueArn)], nil
+}
+
+// guessRunKey resolves a dead letter that carries no run key (one the
+// queue moved after its receive limit) against the catalog, taking the
+// time it was sent as the logical time where the message has none. That is
+// the run key the worker used unless the job's template depends on a time
+// finer than the delay between sending and the first receive.
+func (a *app) guessRunKey(ctx context.Context, message types.Message, sentAt time.Time) string {
+	msg, err := messages.Decode([]byte(aws.ToString(message.Body)))
+	if err != nil {
+		return ""
+	}
+	jobs, err := a.jobs(ctx)
+	if err != nil {
+		return ""
+	}
+	job, err := jobs.Job(msg.Job)
+	if err != nil {
+		return ""
+	}
+	run, err := job.Resolve(msg, sentAt)
+	if err != nil {
+		return ""
+	}
+	return run.RunKey
 }

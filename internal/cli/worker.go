@@ -27,6 +27,9 @@ to finish, then cancels them and makes their messages visible again.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
+			// A second signal while the process closes the ledger and exits
+			// must not end it with the default action (status 143).
+			defer signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
 			return runWorker(ctx, a)
 		},
 	}
@@ -61,6 +64,7 @@ func runWorker(ctx context.Context, a *app) error {
 		Concurrency:       cfg.Concurrency,
 		VisibilityTimeout: cfg.VisibilityTimeout,
 		DrainTimeout:      cfg.DrainTimeout,
+		MaxReceiveCount:   maxReceiveCount(ctx, client, cfg.QueueURL),
 	}, logger)
 	if err != nil {
 		return invalidInput(err)
@@ -90,4 +94,27 @@ func deadLetterQueueURL(ctx context.Context, client *sqs.Client, queueURL string
 		return "", fmt.Errorf("finding the dead-letter queue %s: %w", name, err)
 	}
 	return aws.ToString(url.QueueUrl), nil
+}
+
+// maxReceiveCount returns the job queue's redrive limit, 0 where it has none
+// or it cannot be read (the worker then cannot tell a last receive).
+func maxReceiveCount(ctx context.Context, client *sqs.Client, queueURL string) int {
+	out, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(queueURL),
+		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameRedrivePolicy},
+	})
+	if err != nil {
+		return 0
+	}
+	var redrive struct {
+		MaxReceiveCount json.Number `json:"maxReceiveCount"`
+	}
+	if json.Unmarshal([]byte(out.Attributes[string(types.QueueAttributeNameRedrivePolicy)]), &redrive) != nil {
+		return 0
+	}
+	n, err := redrive.MaxReceiveCount.Int64()
+	if err != nil {
+		return 0
+	}
+	return int(n)
 }

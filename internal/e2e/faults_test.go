@@ -26,6 +26,9 @@ import (
 // retryLine is the worker's log message for a retryable failure.
 const retryLine = "job failed, will retry"
 
+// lastReceiveLine is logged instead when the failure came on the last receive the queue allows.
+const lastReceiveLine = "job failed on the last receive the queue allows; the queue moves the message to the DLQ"
+
 // waitForRetries waits until the worker has logged n retryable failures and returns their lines.
 func waitForRetries(t *testing.T, w *worker, n int, timeout time.Duration) []map[string]any {
 	t.Helper()
@@ -183,9 +186,14 @@ func TestFaultSFTPDown(t *testing.T) {
 			return visible == 1
 		})
 		waitQueueEmpty(t, s)
+		// Two failures to retry, then one on the last receive the queue allows.
 		checkRetries(t, w.logLines(map[string]string{"msg": retryLine}), "connection refused")
-		if n := countLines(retryLine, w); n != 3 {
-			t.Errorf("the worker logged %d retryable failures, want 3", n)
+		if n := countLines(retryLine, w); n != 2 {
+			t.Errorf("the worker logged %d retryable failures, want 2", n)
+		}
+		last := w.logLines(map[string]string{"msg": lastReceiveLine})
+		if len(last) != 1 || fmt.Sprint(last[0]["receive_count"]) != "3" {
+			t.Errorf("last-receive failures %v, want one error line on receive 3", last)
 		}
 		s.checkFailedRun("orders/tenth", 3)
 		if files := s.sftpFiles(); len(files) != 0 {

@@ -21,8 +21,10 @@ const (
 	Succeeded Status = "succeeded"
 	// Exported means the export is stored and delivery was left out on purpose (run --no-deliver).
 	Exported Status = "exported"
-	// Failed means the last attempt failed. Its error_class says whether the
-	// message is retried ("retryable") or was dead-lettered ("permanent").
+	// Failed means the last attempt failed. Its error_class starts with
+	// "permanent" when the worker sent the message to the DLQ at once, and
+	// with "retryable" otherwise: the message comes back until the queue's
+	// receive limit, after which the queue moves it to the DLQ.
 	Failed Status = "failed"
 )
 
