@@ -5,10 +5,12 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -169,4 +171,65 @@ func TestDialErrorHidesPrivateKey(t *testing.T) {
 	if strings.Contains(err.Error(), "c2VjcmV0") || !strings.Contains(err.Error(), "PARTNER_SFTP_KEY") {
 		t.Errorf("error %q should name the variable and not show its content", err)
 	}
+}
+
+func TestPutFinalNameOnlyWhenComplete(t *testing.T) {
+	t.Parallel()
+	env := testenv.Require(t)
+	ctx := testenv.Context(t)
+	dir := env.NewSFTPDir(t)
+	client, err := sftpdeliver.Dial(ctx, target(env, env.SFTPKnownHosts))
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	defer client.Close()
+
+	// A partner lists the folder every 100 ms while a 50 MB file uploads.
+	const size = 50 << 20
+	onDisk := filepath.Join(env.SFTPRoot, dir)
+	stop := make(chan struct{})
+	observed := make(chan []int64, 1)
+	polls := 0
+	go func() {
+		var sizes []int64
+		defer func() { observed <- sizes }()
+		ticker := time.NewTicker(100 * time.Millisecond)
+		defer ticker.Stop()
+		for {
+			polls++
+			if info, err := os.Stat(filepath.Join(onDisk, "big.csv")); err == nil {
+				sizes = append(sizes, info.Size())
+			}
+			select {
+			case <-stop:
+				return
+			case <-ticker.C:
+			}
+		}
+	}()
+	body := io.LimitReader(slowZeros{delay: time.Millisecond}, size)
+	err = client.Put(ctx, dir+"/big.csv", body, size, func() error { return nil })
+	close(stop)
+	sizes := <-observed
+	if err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	if polls < 5 {
+		t.Errorf("the folder was listed %d times during the upload, want at least 5 for the check to mean anything", polls)
+	}
+	for _, seen := range sizes {
+		if seen != size {
+			t.Errorf("the partner saw big.csv with %d bytes, want it only complete (%d)", seen, size)
+		}
+	}
+}
+
+// slowZeros returns zero bytes, 256 KiB per read after delay, so an upload takes a while.
+type slowZeros struct{ delay time.Duration }
+
+func (z slowZeros) Read(p []byte) (int, error) {
+	time.Sleep(z.delay)
+	n := min(len(p), 256<<10)
+	clear(p[:n])
+	return n, nil
 }
