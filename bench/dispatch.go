@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,26 +41,41 @@ func measureDispatch(ctx context.Context, n int) (*Dispatch, error) {
 	queueURL := aws.ToString(created.QueueUrl)
 	defer client.DeleteQueue(context.WithoutCancel(ctx), &sqs.DeleteQueueInput{QueueUrl: aws.String(queueURL)})
 
-	if err := fill(ctx, client, queueURL, n); err != nil {
-		return nil, err
+	// Three rounds, alternating, and the median of each: the emulator and
+	// the machine vary from second to second.
+	var bareTimes, workerTimes []time.Duration
+	for range dispatchRounds {
+		if err := fill(ctx, client, queueURL, n); err != nil {
+			return nil, err
+		}
+		bare, err := bareLoop(ctx, client, queueURL, n)
+		if err != nil {
+			return nil, err
+		}
+		if err := fill(ctx, client, queueURL, n); err != nil {
+			return nil, err
+		}
+		viaWorker, err := workerLoop(ctx, client, queueURL, n)
+		if err != nil {
+			return nil, err
+		}
+		bareTimes, workerTimes = append(bareTimes, bare), append(workerTimes, viaWorker)
 	}
-	bare, err := bareLoop(ctx, client, queueURL, n)
-	if err != nil {
-		return nil, err
-	}
-	if err := fill(ctx, client, queueURL, n); err != nil {
-		return nil, err
-	}
-	viaWorker, err := workerLoop(ctx, client, queueURL, n)
-	if err != nil {
-		return nil, err
-	}
+	bare, viaWorker := median(bareTimes), median(workerTimes)
 	return &Dispatch{
-		Messages: n, Concurrency: dispatchConcurrency,
+		Messages: n, Concurrency: dispatchConcurrency, Rounds: dispatchRounds,
 		BareSeconds: bare.Seconds(), WorkerSeconds: viaWorker.Seconds(),
 		BarePerSecond: float64(n) / bare.Seconds(), WorkerPerSecond: float64(n) / viaWorker.Seconds(),
 		WorkerToBareRatio: bare.Seconds() / viaWorker.Seconds(),
 	}, nil
+}
+
+const dispatchRounds = 3
+
+func median(times []time.Duration) time.Duration {
+	sorted := slices.Clone(times)
+	slices.Sort(sorted)
+	return sorted[len(sorted)/2]
 }
 
 func fill(ctx context.Context, client *sqs.Client, queueURL string, n int) error {

@@ -40,6 +40,7 @@ type Memory struct {
 type Dispatch struct {
 	Messages          int     `json:"messages"`
 	Concurrency       int     `json:"concurrency"`
+	Rounds            int     `json:"rounds"`
 	BareSeconds       float64 `json:"bare_s"`
 	WorkerSeconds     float64 `json:"worker_s"`
 	BarePerSecond     float64 `json:"bare_per_s"`
@@ -115,7 +116,7 @@ func (r *Results) print(w io.Writer) {
 
 func (r *Results) printDispatch(w io.Writer) {
 	if d := r.Dispatch; d != nil {
-		fmt.Fprintf(w, "dispatch: %d no-op jobs at concurrency %d: worker %.0f/s, bare SDK loop %.0f/s, ratio %.2f (target >= 0.90)\n",
-			d.Messages, d.Concurrency, d.WorkerPerSecond, d.BarePerSecond, d.WorkerToBareRatio)
+		fmt.Fprintf(w, "dispatch: %d no-op jobs at concurrency %d, median of %d: worker %.0f/s, bare SDK loop %.0f/s, ratio %.2f (target >= 0.90)\n",
+			d.Messages, d.Concurrency, d.Rounds, d.WorkerPerSecond, d.BarePerSecond, d.WorkerToBareRatio)
 	}
 }
