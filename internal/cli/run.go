@@ -41,6 +41,7 @@ give the job a backup key template with {{.RunKey}} so drills do not take the re
 			if err != nil {
 				return err
 			}
+			limitMemory(1)
 			result := r.Execute(ctx, msg, &runner.Options{NoDeliver: noDeliver})
 			switch result.Kind {
 			case runner.Busy:
