@@ -17,7 +17,6 @@ func (w *Worker) receive(ctx context.Context, n int) ([]types.Message, error) {
 		WaitTimeSeconds:             int32(w.config.WaitTime / time.Second),
 		VisibilityTimeout:           int32(w.config.VisibilityTimeout / time.Second),
 		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount},
-		MessageAttributeNames:       []string{"All"},
 	})
 	if err != nil {
 		return nil, err
