@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// stackEnv is what the benchmark needs from the local stack's env file.
+// stackEnv is the part of the local stack's env file that the benchmark uses.
 type stackEnv struct {
 	databaseURL string // the stack's demo database; the bench database sits beside it
 	benchURL    string

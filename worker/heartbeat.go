@@ -14,7 +14,7 @@ import (
 const MaxVisibility = 12 * time.Hour
 
 // heartbeat keeps a message invisible while its job runs, extending the
-// visibility timeout every third of it. It never asks beyond MaxVisibility
+// visibility timeout every third of it. It never requests more than MaxVisibility
 // from receivedAt (SQS would reject the call); past that the message
 // becomes visible and may be delivered again, where the ledger's lease
 // keeps the second delivery from running the job twice.

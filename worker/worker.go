@@ -33,11 +33,11 @@ type Executor interface {
 type Config struct {
 	// QueueURL is the job queue.
 	QueueURL string
-	// DLQURL is where permanent failures go.
+	// DLQURL is the dead-letter queue for permanent failures.
 	DLQURL string
 	// Concurrency is how many jobs run at once. Default: 4.
 	Concurrency int
-	// VisibilityTimeout is what a receive asks for; heartbeats extend it. Default: 60s.
+	// VisibilityTimeout is the visibility timeout each receive requests, which heartbeats extend. Default: 60s.
 	VisibilityTimeout time.Duration
 	// DrainTimeout is how long shutdown waits for running jobs. Default: 100s.
 	DrainTimeout time.Duration

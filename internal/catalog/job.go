@@ -36,7 +36,7 @@ type Job struct {
 	Dir string `yaml:"-"`
 }
 
-// Runbook is what an on-call engineer needs to know about a job before touching it.
+// Runbook is the knowledge an on-call engineer needs about a job before touching it.
 type Runbook struct {
 	Why             string `yaml:"why"`
 	ImpactIfStopped string `yaml:"impact_if_stopped"`
@@ -60,7 +60,7 @@ type Export struct {
 	Timezone string `yaml:"timezone"`
 }
 
-// Backup is where the export is kept in S3.
+// Backup is the export's location in S3.
 type Backup struct {
 	// Key is a template for the object key.
 	Key string `yaml:"key"`
@@ -190,7 +190,7 @@ func LoadJob(dir string) (*Job, error) {
 }
 
 // Job returns the job called name. For a job that was set aside, the
-// error wraps ErrInvalidJob and says why.
+// error wraps ErrInvalidJob and gives the reason.
 func (c *Catalog) Job(name string) (*Job, error) {
 	if err, ok := c.invalid[name]; ok {
 		return nil, fmt.Errorf("job %q: %w: %w", name, ErrInvalidJob, err)

@@ -20,7 +20,7 @@ type Param struct {
 	Required bool `yaml:"required"`
 	// Default is a template rendered when the message leaves the parameter out.
 	Default string `yaml:"default"`
-	// Description says what the parameter selects.
+	// Description is the meaning of the parameter, for people.
 	Description string `yaml:"description"`
 }
 

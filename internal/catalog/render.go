@@ -37,7 +37,7 @@ type Delivery struct {
 // could escape their folder or confuse a reader.
 var ErrUnsafeTemplate = errors.New("unsafe rendered value")
 
-// templateData is what templates in job.yaml can use.
+// templateData is the data that templates in job.yaml can use.
 type templateData struct {
 	Job          string
 	RunKey       string

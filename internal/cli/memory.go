@@ -16,9 +16,9 @@ const (
 // limitMemory sets the Go runtime's soft memory limit for jobs concurrent
 // jobs, unless GOMEMLIMIT sets one. Without a limit the heap grows to twice
 // its live size between collections, so peak RSS would grow with the
-// export's length; with it, the collector runs before the heap passes the
-// limit. It is soft: a larger live heap makes the collector work harder,
-// it does not fail.
+// export's length. With it, the collector runs before the heap passes the
+// limit. The limit is soft: a larger live heap makes the collector work
+// harder and does not fail.
 func limitMemory(jobs int) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return

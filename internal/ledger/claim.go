@@ -23,7 +23,7 @@ type ClaimRequest struct {
 	Lease time.Duration
 }
 
-// Outcome is what a claim found.
+// Outcome is the result of a claim attempt.
 type Outcome int
 
 const (

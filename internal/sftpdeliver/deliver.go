@@ -73,7 +73,7 @@ func Dial(ctx context.Context, target Target) (*Client, error) {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	// ClientConfig.Timeout covers only the TCP connect: a server that
-	// accepts and then stops answering would hold the handshake for ever.
+	// accepts and then stops responding would hold the handshake for ever.
 	if err := conn.SetDeadline(time.Now().Add(dialTimeout)); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("connecting to sftp %s: %w", target.Address, err)
@@ -97,7 +97,7 @@ func Dial(ctx context.Context, target Target) (*Client, error) {
 }
 
 // Close ends the session. Pending requests fail at once, which also
-// unblocks writes to a server that stopped answering.
+// unblocks writes to a server that stopped responding.
 func (c *Client) Close() error {
 	return errors.Join(c.sftp.Close(), c.ssh.Close())
 }
@@ -124,7 +124,7 @@ func (c *Client) Put(ctx context.Context, remotePath string, body io.Reader, siz
 // has not called the returned stop function within cancelGrace. A
 // cancelled ctx normally stops the body being written (an S3 read, a
 // COPY), so the write fails and the temporary file can still be removed
-// over the open connection; closing it is for a server that stopped answering.
+// over the open connection; closing it is for a server that stopped responding.
 func (c *Client) CloseOnCancel(ctx context.Context) (stop func()) {
 	finished := make(chan struct{})
 	stopAfter := context.AfterFunc(ctx, func() {
