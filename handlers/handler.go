@@ -18,7 +18,7 @@ type Handler interface {
 	Validate(job *catalog.Job) error
 	// Execute runs exec. Finished steps are recorded through exec.Steps, and
 	// steps that an earlier attempt finished are skipped. The error's class
-	// (see package failure) says whether a retry can help.
+	// (see package failure) decides whether it is retried.
 	Execute(ctx context.Context, exec *Execution) error
 }
 

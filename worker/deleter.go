@@ -106,4 +106,3 @@ func (d *deleter) deleteBatch(batch []deleteRequest) {
 		request.result <- nil
 	}
 }
-
