@@ -29,6 +29,8 @@ type liveDelivery struct {
 	pipe   *io.PipeWriter
 	reader *io.PipeReader
 	done   chan struct{}
+	// dropped is set by liveWriter, under its lock, once writes to pipe failed.
+	dropped bool
 	// err is set by the writing goroutine; read it only after done is closed.
 	err error
 }
@@ -102,7 +104,7 @@ func (w *liveWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, l := range w.live {
-		if l.pipe == nil {
+		if l.dropped {
 			continue
 		}
 		// A server that stops taking data must not hold up the COPY and
@@ -111,7 +113,7 @@ func (w *liveWriter) Write(p []byte) (int, error) {
 		_, err := l.pipe.Write(p)
 		watchdog.Stop()
 		if err != nil {
-			l.pipe = nil // the goroutine failed or was abandoned; its error is in l.err
+			l.dropped = true // the goroutine failed or was abandoned; its error is in l.err
 		}
 	}
 	return len(p), nil
@@ -138,20 +140,33 @@ func (w *liveWriter) closeAll(cause error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, l := range w.live {
-		if l.pipe != nil {
-			l.pipe.CloseWithError(cause)
-		}
+		l.pipe.CloseWithError(cause)
 		<-l.done
 	}
 }
 
-// abortAll removes every live delivery's temporary file and closes its connection.
+// abortAll removes every live delivery's temporary file and closes its
+// connection. The export may have failed before it wrote anything, so each
+// delivery's input is closed first, which ends its writing goroutine; a
+// goroutine stuck on a server that stopped responding is cut off with the
+// connection after abortGrace.
 func abortAll(live []*liveDelivery) {
 	for _, l := range live {
+		l.pipe.CloseWithError(errExportFailed)
+		select {
+		case <-l.done:
+		case <-time.After(abortGrace):
+			l.client.Close()
+			<-l.done
+		}
 		l.upload.Abort()
 		l.finish()
 	}
 }
+
+const abortGrace = 5 * time.Second
+
+var errExportFailed = errors.New("the export failed, so its delivery was abandoned")
 
 func (l *liveDelivery) finish() {
 	l.stop()

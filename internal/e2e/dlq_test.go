@@ -126,3 +126,42 @@ func TestPoisonMessageRedrivenAfterFix(t *testing.T) {
 	}
 	waitQueueEmpty(t, s)
 }
+
+func TestMissingSourceDatabaseFailsCleanly(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	s.addJob("lost", `name: lost
+description: A job whose source database does not exist.
+owner: team-test
+runbook: {why: tests, impact_if_stopped: none, switch_back: none}
+handler: sql-export
+export: {query: query.sql, database_env: LOST_DATABASE_URL}
+backup: {key: "lost/{{.RunKey}}.csv"}
+deliver:
+  - sftp:
+      address: `+s.env.SFTPAddress+`
+      user: partner
+      private_key_env: PARTNER_SFTP_KEY
+      known_hosts_env: PARTNER_SFTP_KNOWN_HOSTS
+      dir: `+s.sftpDir+`
+      name: lost.csv
+`, "SELECT 1\n")
+	// The live delivery opens its temporary file before the export
+	// connects; the failed connect must close it rather than hang on it.
+	w := s.startWorkerWith("LOST_DATABASE_URL=postgres://postgres:hunter2@127.0.0.1:5432/no_such_database_here?sslmode=disable")
+	s.send(`{"version": 1, "job": "lost", "run_key": "lost-1"}`)
+	testenv.WaitFor(t, 30*time.Second, "the message to reach the DLQ", func() bool {
+		visible, _ := s.queues.Count(t, s.queues.DLQURL)
+		return visible == 1
+	})
+	lines := w.logLines(map[string]string{"msg": "job failed permanently, message sent to the DLQ"})
+	if len(lines) != 1 || lines[0]["reason"] != "database_missing" {
+		t.Errorf("permanent failures %v, want one with reason database_missing", lines)
+	}
+	if strings.Contains(w.logs.String(), "hunter2") {
+		t.Error("the worker log contains the database password")
+	}
+	if files := s.sftpFiles(); len(files) != 0 {
+		t.Errorf("the SFTP folder has %v after the failed export, want nothing", files)
+	}
+}
