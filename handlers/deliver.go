@@ -59,7 +59,7 @@ func (h *SQLExport) deliver(ctx context.Context, exec *Execution, delivery catal
 	}
 	if same {
 		h.Logger.InfoContext(ctx, "deliver: file already in place from an earlier attempt, not sent again",
-			"address", target.Address, "remote_path", delivery.RemotePath, "bytes", export.Bytes)
+			"run_key", exec.Run.RunKey, "address", target.Address, "remote_path", delivery.RemotePath, "bytes", export.Bytes)
 		return result, nil
 	}
 
@@ -83,7 +83,7 @@ func (h *SQLExport) deliver(ctx context.Context, exec *Execution, delivery catal
 		return DeliverResult{}, err
 	}
 	failpoint.Pause(failpoint.DeliverRenamed)
-	h.Logger.InfoContext(ctx, "deliver: file in place", "address", target.Address, "remote_path", delivery.RemotePath,
+	h.Logger.InfoContext(ctx, "deliver: file in place", "run_key", exec.Run.RunKey, "address", target.Address, "remote_path", delivery.RemotePath,
 		"bytes", export.Bytes, "duration_ms", time.Since(started).Milliseconds())
 	return result, nil
 }

@@ -129,11 +129,13 @@ func (h *SQLExport) export(ctx context.Context, run *catalog.Run, live []*liveDe
 		reader.CloseWithError(uploadErr)
 	}
 	result := <-copied
+	// When the upload failed first, the COPY's error is only the
+	// cancellation that followed, and the upload's error is the cause.
+	if uploadErr != nil && (result.err == nil || errors.Is(result.err, context.Canceled)) {
+		return ExportResult{}, uploadErr
+	}
 	if result.err != nil {
 		return ExportResult{}, fmt.Errorf("exporting %s: %w", run.Job.Name, result.err)
-	}
-	if uploadErr != nil {
-		return ExportResult{}, uploadErr
 	}
 	export := ExportResult{Bucket: h.Store.Bucket(), Object: object, Rows: result.rows, Bytes: counter.bytes, SHA256: hex.EncodeToString(counter.hash.Sum(nil))}
 	h.Logger.InfoContext(ctx, "export: stored", "run_key", run.RunKey, "s3_key", object.Key, "rows", export.Rows,

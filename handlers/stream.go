@@ -187,7 +187,7 @@ func (h *SQLExport) commitLive(ctx context.Context, exec *Execution, l *liveDeli
 		return DeliverResult{}, err
 	}
 	failpoint.Pause(failpoint.DeliverRenamed)
-	h.Logger.InfoContext(ctx, "deliver: file in place", "address", l.delivery.SFTP.Address, "remote_path", l.delivery.RemotePath,
+	h.Logger.InfoContext(ctx, "deliver: file in place", "run_key", exec.Run.RunKey, "address", l.delivery.SFTP.Address, "remote_path", l.delivery.RemotePath,
 		"bytes", export.Bytes, "written_during_export", true, "duration_ms", time.Since(started).Milliseconds())
 	return DeliverResult{Address: l.delivery.SFTP.Address, RemotePath: l.delivery.RemotePath, Bytes: export.Bytes, SHA256: export.SHA256}, nil
 }

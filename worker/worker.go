@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -83,7 +84,9 @@ type Worker struct {
 	// slots holds one token per running or received job.
 	slots   chan struct{}
 	running sync.WaitGroup
-	deleter *deleter
+	// handling counts the messages being handled, for the shutdown log.
+	handling atomic.Int64
+	deleter  *deleter
 }
 
 // New returns a worker. cfg is copied, with defaults filled in.
@@ -114,7 +117,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		w.logger.Info("worker: stopping, waiting for running jobs", "drain_timeout_s", int(w.config.DrainTimeout.Seconds()))
 		time.AfterFunc(w.config.DrainTimeout, func() {
 			if jobCtx.Err() == nil {
-				w.logger.Warn("worker: drain timeout reached, cancelling running jobs")
+				if n := w.handling.Load(); n > 0 {
+					w.logger.Warn("worker: drain timeout reached, cancelling running jobs", "running", n)
+				}
 				cancelJobs()
 			}
 		})
@@ -168,8 +173,10 @@ func (w *Worker) receiveLoop(ctx, jobCtx context.Context) {
 		w.returnSlots(free - len(messages))
 		for _, message := range messages {
 			w.running.Add(1)
+			w.handling.Add(1)
 			go func() {
 				defer w.running.Done()
+				defer w.handling.Add(-1)
 				defer w.returnSlots(1)
 				w.handle(jobCtx, message)
 			}()

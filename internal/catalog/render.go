@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"text/template"
 	"time"
@@ -149,6 +150,9 @@ func checkRendered(field, value string, max int) error {
 		return fmt.Errorf("%s: %w: it renders %d bytes, max %d", field, ErrUnsafeTemplate, len(value), max)
 	case strings.Contains(value, ".."):
 		return fmt.Errorf("%s %q: %w: it may not contain \"..\"", field, shorten(value), ErrUnsafeTemplate)
+	case slices.Contains(strings.Split(value, "/"), "."):
+		// S3 and SFTP servers may drop a "." path segment, so the stored path would differ from the recorded one.
+		return fmt.Errorf("%s %q: %w: it may not have a \".\" path segment", field, shorten(value), ErrUnsafeTemplate)
 	case strings.ContainsFunc(value, unicode.IsControl):
 		return fmt.Errorf("%s %q: %w: it may not contain control characters", field, shorten(value), ErrUnsafeTemplate)
 	}

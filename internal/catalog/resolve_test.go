@@ -483,3 +483,14 @@ func TestResolveRejectsUnsafeGivenRunKey(t *testing.T) {
 		}
 	}
 }
+
+func TestResolveRejectsDotSegment(t *testing.T) {
+	t.Parallel()
+	job := &Job{Name: "daily"}
+	for _, key := range []string{"./x", "a/./b", "a/."} {
+		_, err := job.Resolve(messages.Message{Version: 1, Job: "daily", RunKey: key}, time.Now())
+		if !errors.Is(err, ErrUnsafeTemplate) {
+			t.Errorf("Resolve with run key %q = %v, want ErrUnsafeTemplate", key, err)
+		}
+	}
+}

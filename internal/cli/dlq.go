@@ -135,9 +135,10 @@ func describeDeadLetter(message types.Message) deadLetter {
 		message:      message,
 	}
 	if letter.ErrorClass == "" {
+		// The queue moved it; the DLQ's own receive count would include
+		// every listing, so none is shown.
 		letter.ErrorClass = "receive_limit"
-		letter.ErrorMessage = "failed on every receive up to the queue's maxReceiveCount; the run's error is in the ledger"
-		letter.ReceiveCount = message.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)]
+		letter.ErrorMessage = "failed on every receive up to the queue's maxReceiveCount; the run's error is in the ledger (batchport runs show)"
 	}
 	if letter.Job == "" {
 		if msg, err := messages.Decode([]byte(aws.ToString(message.Body))); err == nil {
@@ -163,7 +164,8 @@ func printDeadLetters(w io.Writer, letters []deadLetter, asJSON bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "MESSAGE ID\tJOB\tRUN KEY\tCLASS\tRECEIVES\tREASON")
 	for _, l := range letters {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", l.MessageID, orDash(l.Job), orDash(l.RunKey), l.ErrorClass, orDash(l.ReceiveCount), firstLine(l.ErrorMessage))
+		reason := strings.Join(strings.Fields(l.ErrorMessage), " ") // one line, however many the error has
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", l.MessageID, orDash(l.Job), orDash(l.RunKey), l.ErrorClass, orDash(l.ReceiveCount), reason)
 	}
 	return tw.Flush()
 }

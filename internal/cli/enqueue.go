@@ -84,6 +84,12 @@ func waitForRun(cmd *cobra.Command, a *app, runKey string, timeout time.Duration
 		return err
 	}
 	out := a.streams.Out
+	limit := 0 // the queue's receive limit, to tell a run that will not be retried again
+	if cfg, err := a.config(ctx); err == nil {
+		if client, err := a.sqsClient(ctx); err == nil {
+			limit = maxReceiveCount(ctx, client, cfg.QueueURL)
+		}
+	}
 	var lastSeen string
 	ticker := time.NewTicker(500 * time.Millisecond)
 	defer ticker.Stop()
@@ -106,6 +112,12 @@ func waitForRun(cmd *cobra.Command, a *app, runKey string, timeout time.Duration
 					return err
 				}
 				return fmt.Errorf("run %s failed permanently and went to the DLQ: %s", runKey, run.Error)
+			case run.Status == ledger.Failed && limit > 0 && run.Attempts >= limit:
+				if err := printRun(out, run, asJSON); err != nil {
+					return err
+				}
+				return fmt.Errorf("run %s failed on all %d receives the queue allows, so the queue moves it to the DLQ: %s; "+
+					"fix the cause, then run batchport dlq redrive", runKey, limit, run.Error)
 			}
 		}
 		select {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -163,5 +164,31 @@ deliver:
 	}
 	if files := s.sftpFiles(); len(files) != 0 {
 		t.Errorf("the SFTP folder has %v after the failed export, want nothing", files)
+	}
+}
+
+func TestBackupKeyTakenIsPermanent(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	s.addExportJob("fixed", jobSpec{query: "SELECT current_setting('batchport.param.k') AS k", fileName: "{{.Params.k}}.csv"})
+	// Both run keys render the same backup key: the job's is "fixed/{{.Params.k}}.csv".
+	w := s.startWorker()
+	s.send(`{"version": 1, "job": "fixed", "run_key": "first", "params": {"k": "same"}}`)
+	first, _ := s.waitSucceeded("first", 60*time.Second)
+	s.send(`{"version": 1, "job": "fixed", "run_key": "second", "params": {"k": "same"}}`)
+	testenv.WaitFor(t, 60*time.Second, "the second run to reach the DLQ", func() bool {
+		visible, _ := s.queues.Count(t, s.queues.DLQURL)
+		return visible == 1
+	})
+	lines := w.logLines(map[string]string{"msg": "job failed permanently, message sent to the DLQ"})
+	if len(lines) != 1 || lines[0]["reason"] != "backup_key_taken" || lines[0]["receive_count"] != float64(1) {
+		t.Errorf("permanent failures %v, want one backup_key_taken on the first receive", lines)
+	}
+	if !strings.Contains(fmt.Sprint(lines[0]["error"]), `"first"`) {
+		t.Errorf("the error %v does not name the run key that owns the backup", lines[0]["error"])
+	}
+	backup := s.s3Object(first.Key)
+	if sum := sha256.Sum256(backup); hex.EncodeToString(sum[:]) != first.SHA256 {
+		t.Error("the first run's backup changed")
 	}
 }

@@ -134,9 +134,12 @@ func (r *Runner) resolve(msg messages.Message) (*catalog.Run, handlers.Handler, 
 	}
 	run, err := job.Resolve(msg, r.now())
 	if err != nil {
-		reason := "invalid_params"
-		if !errors.Is(err, catalog.ErrInvalidParams) {
-			reason = "invalid_template"
+		reason := "invalid_template"
+		switch {
+		case errors.Is(err, catalog.ErrInvalidParams):
+			reason = "invalid_params"
+		case errors.Is(err, catalog.ErrUnsafeTemplate):
+			reason = "unsafe_value"
 		}
 		return nil, nil, failure.MarkPermanent(reason, fmt.Errorf("job %s: %w", job.Name, err))
 	}
