@@ -52,6 +52,8 @@ func (w *Worker) handle(ctx context.Context, message types.Message) {
 		}
 		delay := retryDelay(receiveCount)
 		w.setVisibility(message, delay)
+		// NOTE: the ledger keeps this run as failed with a retryable class;
+		// only this line and the DLQ show that no retry will come.
 		if w.config.MaxReceiveCount > 0 && receiveCount >= w.config.MaxReceiveCount {
 			log.Error("job failed on the last receive the queue allows; the queue moves the message to the DLQ",
 				"attempt", result.Attempt, "max_receive_count", w.config.MaxReceiveCount, "reason", result.Reason, "error", result.Err)

@@ -73,23 +73,42 @@ func runWorker(ctx context.Context, a *app) error {
 	return w.Run(ctx)
 }
 
-// deadLetterQueueURL finds the DLQ from the queue's redrive policy.
-func deadLetterQueueURL(ctx context.Context, client *sqs.Client, queueURL string) (string, error) {
+// redrivePolicy is the part of a queue's RedrivePolicy attribute batchport reads.
+type redrivePolicy struct {
+	DeadLetterTargetArn string      `json:"deadLetterTargetArn"`
+	MaxReceiveCount     json.Number `json:"maxReceiveCount"`
+}
+
+// readRedrivePolicy returns the queue's redrive policy, or nil where it has none.
+func readRedrivePolicy(ctx context.Context, client *sqs.Client, queueURL string) (*redrivePolicy, error) {
 	out, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
 		QueueUrl:       aws.String(queueURL),
 		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameRedrivePolicy},
 	})
 	if err != nil {
-		return "", fmt.Errorf("reading the redrive policy of %s: %w", queueURL, err)
+		return nil, fmt.Errorf("reading the redrive policy of %s: %w", queueURL, err)
 	}
-	policy := out.Attributes[string(types.QueueAttributeNameRedrivePolicy)]
-	var redrive struct {
-		DeadLetterTargetArn string `json:"deadLetterTargetArn"`
+	text := out.Attributes[string(types.QueueAttributeNameRedrivePolicy)]
+	if text == "" {
+		return nil, nil
 	}
-	if policy == "" || json.Unmarshal([]byte(policy), &redrive) != nil || redrive.DeadLetterTargetArn == "" {
+	var policy redrivePolicy
+	if err := json.Unmarshal([]byte(text), &policy); err != nil {
+		return nil, fmt.Errorf("reading the redrive policy of %s: %w", queueURL, err)
+	}
+	return &policy, nil
+}
+
+// deadLetterQueueURL finds the DLQ from the queue's redrive policy.
+func deadLetterQueueURL(ctx context.Context, client *sqs.Client, queueURL string) (string, error) {
+	policy, err := readRedrivePolicy(ctx, client, queueURL)
+	if err != nil {
+		return "", err
+	}
+	if policy == nil || policy.DeadLetterTargetArn == "" {
 		return "", invalidInput(fmt.Errorf("queue %s has no redrive policy: set BATCHPORT_DLQ_URL or add a redrive policy", queueURL))
 	}
-	name := redrive.DeadLetterTargetArn[strings.LastIndex(redrive.DeadLetterTargetArn, ":")+1:]
+	name := policy.DeadLetterTargetArn[strings.LastIndex(policy.DeadLetterTargetArn, ":")+1:]
 	url, err := client.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name)})
 	if err != nil {
 		return "", fmt.Errorf("finding the dead-letter queue %s: %w", name, err)
@@ -100,20 +119,11 @@ func deadLetterQueueURL(ctx context.Context, client *sqs.Client, queueURL string
 // maxReceiveCount returns the job queue's redrive limit, 0 where it has none
 // or it cannot be read (the worker then cannot tell a last receive).
 func maxReceiveCount(ctx context.Context, client *sqs.Client, queueURL string) int {
-	out, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl:       aws.String(queueURL),
-		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameRedrivePolicy},
-	})
-	if err != nil {
+	policy, err := readRedrivePolicy(ctx, client, queueURL)
+	if err != nil || policy == nil {
 		return 0
 	}
-	var redrive struct {
-		MaxReceiveCount json.Number `json:"maxReceiveCount"`
-	}
-	if json.Unmarshal([]byte(out.Attributes[string(types.QueueAttributeNameRedrivePolicy)]), &redrive) != nil {
-		return 0
-	}
-	n, err := redrive.MaxReceiveCount.Int64()
+	n, err := policy.MaxReceiveCount.Int64()
 	if err != nil {
 		return 0
 	}
