@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"log/slog"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -52,9 +53,8 @@ func (w *Worker) handle(ctx context.Context, message types.Message) {
 		}
 		delay := retryDelay(receiveCount)
 		w.setVisibility(message, delay)
-		// NOTE: the ledger keeps this run as failed with a retryable class;
-		// only this line and the DLQ show that no retry will come.
 		if w.config.MaxReceiveCount > 0 && receiveCount >= w.config.MaxReceiveCount {
+			w.markDeadLettered(log, result.RunKey)
 			log.Error("job failed on the last receive the queue allows; the queue moves the message to the DLQ",
 				"attempt", result.Attempt, "max_receive_count", w.config.MaxReceiveCount, "reason", result.Reason, "error", result.Err)
 			return
@@ -68,6 +68,7 @@ func (w *Worker) handle(ctx context.Context, message types.Message) {
 				"reason", result.Reason, "error", result.Err, "dlq_error", err)
 			return
 		}
+		w.markDeadLettered(log, result.RunKey)
 		log.Error("job failed permanently, message sent to the DLQ", "reason", result.Reason, "error", result.Err)
 	}
 }
@@ -91,4 +92,23 @@ func retryDelay(receiveCount int) time.Duration {
 // clampVisibility limits d to what ChangeMessageVisibility accepts: 0 to 12 hours.
 func clampVisibility(d time.Duration) time.Duration {
 	return min(max(d, 0), MaxVisibility)
+}
+
+// deadLetterRecorder is implemented by executors that keep a ledger.
+type deadLetterRecorder interface {
+	MarkDeadLettered(ctx context.Context, runKey string) error
+}
+
+// markDeadLettered tells the executor's ledger, if it has one, that the
+// run's message went (or is about to go) to the DLQ.
+func (w *Worker) markDeadLettered(log *slog.Logger, runKey string) {
+	recorder, ok := w.executor.(deadLetterRecorder)
+	if !ok || runKey == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := recorder.MarkDeadLettered(ctx, runKey); err != nil {
+		log.Warn("ledger: recording the dead letter failed", "error", err)
+	}
 }

@@ -112,7 +112,7 @@ func waitForRun(cmd *cobra.Command, a *app, runKey string, timeout time.Duration
 					return err
 				}
 				return fmt.Errorf("run %s failed permanently and went to the DLQ: %s", runKey, run.Error)
-			case run.Status == ledger.Failed && limit > 0 && run.Attempts >= limit:
+			case run.Status == ledger.Failed && (run.DeadLetteredAt != nil || limit > 0 && run.Attempts >= limit):
 				if err := printRun(out, run, asJSON); err != nil {
 					return err
 				}

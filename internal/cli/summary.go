@@ -35,6 +35,9 @@ func printRun(w io.Writer, run *ledger.Run, asJSON bool) error {
 	if run.Error != "" {
 		fmt.Fprintf(tw, "error:\t%s [%s]\n", run.Error, run.ErrorClass)
 	}
+	if run.DeadLetteredAt != nil {
+		fmt.Fprintf(tw, "dead-lettered:\t%s: fix the cause, then batchport dlq redrive --job %s\n", run.DeadLetteredAt.Format(time.RFC3339), run.Job)
+	}
 	for _, step := range run.Steps {
 		printStep(tw, step)
 	}

@@ -47,6 +47,9 @@ func TestRedriveResumesAtDelivery(t *testing.T) {
 	if failed.Status != "failed" || failed.Attempts != 3 || len(failed.Steps) != 1 || failed.Steps[0].Name != "export" {
 		t.Errorf("ledger after the failures: status %s, %d attempts, steps %v; want failed, 3, [export]", failed.Status, failed.Attempts, failed.Steps)
 	}
+	if failed.DeadLetteredAt == nil {
+		t.Error("the ledger does not record that the run's message went to the DLQ")
+	}
 	if files := s.sftpFiles(); len(files) != 0 {
 		t.Errorf("SFTP folder has %v while the server was down, want nothing", files)
 	}
@@ -64,6 +67,13 @@ func TestRedriveResumesAtDelivery(t *testing.T) {
 		t.Errorf("dlq redrive printed %q, want it to redrive 1 of 1", redriven)
 	}
 	export, deliver := s.waitSucceeded("partner/a", 60*time.Second)
+	var succeeded ledgerRun
+	if err := json.Unmarshal([]byte(s.batchport("runs", "show", "partner/a", "--json")), &succeeded); err != nil {
+		t.Fatal(err)
+	}
+	if succeeded.DeadLetteredAt != nil {
+		t.Error("the redriven run still shows as dead-lettered")
+	}
 
 	if n := countLines("export: running query", w); n != 1 {
 		t.Errorf("the query ran %d times, want once: the redriven run must deliver the S3 snapshot", n)

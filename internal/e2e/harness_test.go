@@ -276,9 +276,10 @@ func (b *syncBuffer) String() string {
 
 // ledgerRun is the part of `batchport runs show --json` the tests read.
 type ledgerRun struct {
-	Status   string `json:"status"`
-	Attempts int    `json:"attempts"`
-	Steps    []struct {
+	Status         string     `json:"status"`
+	Attempts       int        `json:"attempts"`
+	DeadLetteredAt *time.Time `json:"dead_lettered_at"`
+	Steps          []struct {
 		Name   string          `json:"name"`
 		Result json.RawMessage `json:"result"`
 	} `json:"steps"`

@@ -67,7 +67,7 @@ func (l *Ledger) Claim(ctx context.Context, req ClaimRequest) (*Claim, error) {
 		ON CONFLICT (run_key) DO UPDATE SET
 			status = 'running', attempts = r.attempts + 1, lease_owner = excluded.lease_owner,
 			lease_expires_at = excluded.lease_expires_at, fence = r.fence + 1,
-			started_at = now(), finished_at = NULL, updated_at = now()
+			started_at = now(), finished_at = NULL, dead_lettered_at = NULL, updated_at = now()
 		WHERE r.job = excluded.job AND r.status <> 'succeeded'
 			AND (r.status <> 'running' OR r.lease_expires_at < now())
 		RETURNING fence, attempts`,

@@ -24,7 +24,8 @@ const (
 	// Failed means the last attempt failed. Its error_class starts with
 	// "permanent" when the worker sent the message to the DLQ at once, and
 	// with "retryable" otherwise: the message comes back until the queue's
-	// receive limit, after which the queue moves it to the DLQ.
+	// receive limit, after which the queue moves it to the DLQ. Both set
+	// dead_lettered_at.
 	Failed Status = "failed"
 )
 
@@ -68,7 +69,10 @@ type Run struct {
 	CreatedAt      time.Time         `json:"created_at"`
 	StartedAt      *time.Time        `json:"started_at,omitempty"`
 	FinishedAt     *time.Time        `json:"finished_at,omitempty"`
-	Steps          []Step            `json:"steps,omitempty"`
+	// DeadLetteredAt is when the worker sent the run's message to the DLQ,
+	// or saw it fail on the last receive the queue allows.
+	DeadLetteredAt *time.Time `json:"dead_lettered_at,omitempty"`
+	Steps          []Step     `json:"steps,omitempty"`
 }
 
 // Step is one finished step with its result.
@@ -80,13 +84,13 @@ type Step struct {
 
 const runColumns = `run_key, job, status, attempts, scheduled_for, params, requested_by,
 	coalesce(lease_owner, ''), lease_expires_at, coalesce(error, ''), coalesce(error_class, ''),
-	created_at, started_at, finished_at`
+	created_at, started_at, finished_at, dead_lettered_at`
 
 func scanRun(row pgx.Row) (*Run, error) {
 	var run Run
 	err := row.Scan(&run.RunKey, &run.Job, &run.Status, &run.Attempts, &run.ScheduledFor, &run.Params,
 		&run.RequestedBy, &run.LeaseOwner, &run.LeaseExpiresAt, &run.Error, &run.ErrorClass,
-		&run.CreatedAt, &run.StartedAt, &run.FinishedAt)
+		&run.CreatedAt, &run.StartedAt, &run.FinishedAt, &run.DeadLetteredAt)
 	if err != nil {
 		return nil, err
 	}
@@ -143,4 +147,15 @@ func (l *Ledger) List(ctx context.Context, opts *ListOptions) ([]*Run, error) {
 		return nil, fmt.Errorf("listing runs: %w", err)
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*Run, error) { return scanRun(row) })
+}
+
+// MarkDeadLettered records that the run's message went to the DLQ. It is
+// not fenced: it changes no result, and a later claim clears it.
+func (l *Ledger) MarkDeadLettered(ctx context.Context, runKey string) error {
+	_, err := l.pool.Exec(ctx, `UPDATE batchport.runs SET dead_lettered_at = now(), updated_at = now()
+		WHERE run_key = $1 AND status = 'failed'`, runKey)
+	if err != nil {
+		return fmt.Errorf("marking run %q dead-lettered: %w", runKey, err)
+	}
+	return nil
 }

@@ -199,3 +199,8 @@ func (r *Runner) now() time.Time {
 	}
 	return time.Now()
 }
+
+// MarkDeadLettered records in the ledger that runKey's message went to the DLQ.
+func (r *Runner) MarkDeadLettered(ctx context.Context, runKey string) error {
+	return r.Ledger.MarkDeadLettered(ctx, runKey)
+}
