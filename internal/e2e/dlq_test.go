@@ -106,7 +106,7 @@ func TestPoisonMessageRedrivenAfterFix(t *testing.T) {
 		visible, _ := s.queues.Count(t, s.queues.DLQURL)
 		return visible == 1
 	})
-	lines := w.logLines(map[string]string{"msg": "job failed permanently, message sent to the DLQ"})
+	lines := waitLogLines(t, w, "job failed permanently, message sent to the DLQ")
 	if len(lines) != 1 {
 		t.Fatalf("%d permanent-failure lines, want 1", len(lines))
 	}
@@ -165,7 +165,7 @@ deliver:
 		visible, _ := s.queues.Count(t, s.queues.DLQURL)
 		return visible == 1
 	})
-	lines := w.logLines(map[string]string{"msg": "job failed permanently, message sent to the DLQ"})
+	lines := waitLogLines(t, w, "job failed permanently, message sent to the DLQ")
 	if len(lines) != 1 || lines[0]["reason"] != "database_missing" {
 		t.Errorf("permanent failures %v, want one with reason database_missing", lines)
 	}
@@ -190,9 +190,9 @@ func TestBackupKeyTakenIsPermanent(t *testing.T) {
 		visible, _ := s.queues.Count(t, s.queues.DLQURL)
 		return visible == 1
 	})
-	lines := w.logLines(map[string]string{"msg": "job failed permanently, message sent to the DLQ"})
+	lines := waitLogLines(t, w, "job failed permanently, message sent to the DLQ")
 	if len(lines) != 1 || lines[0]["reason"] != "backup_key_taken" || lines[0]["receive_count"] != float64(1) {
-		t.Errorf("permanent failures %v, want one backup_key_taken on the first receive", lines)
+		t.Fatalf("permanent failures %v, want one backup_key_taken on the first receive", lines)
 	}
 	if !strings.Contains(fmt.Sprint(lines[0]["error"]), `"first"`) {
 		t.Errorf("the error %v does not name the run key that owns the backup", lines[0]["error"])
@@ -201,4 +201,14 @@ func TestBackupKeyTakenIsPermanent(t *testing.T) {
 	if sum := sha256.Sum256(backup); hex.EncodeToString(sum[:]) != first.SHA256 {
 		t.Error("the first run's backup changed")
 	}
+}
+
+// waitLogLines waits until the worker has logged msg at least once (the
+// worker sends a dead letter before it logs it) and returns those lines.
+func waitLogLines(t *testing.T, w *worker, msg string) []map[string]any {
+	t.Helper()
+	testenv.WaitFor(t, 10*time.Second, "the log line "+msg, func() bool {
+		return countLines(msg, w) > 0
+	})
+	return w.logLines(map[string]string{"msg": msg})
 }

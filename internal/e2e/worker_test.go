@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/batchport/batchport/internal/testenv"
 )
 
 func TestWorkerRunsEveryMessageShape(t *testing.T) {
@@ -117,7 +119,11 @@ backup: {key: "region/{{.Params.region}}.csv"}
 			t.Errorf("%s: not in the DLQ", name)
 		}
 	}
-	// Each bad message gives one error line, with its reason, and is received once.
+	// Each bad message gives one error line, with its reason, and is received
+	// once. The worker logs a dead letter after sending it, so wait for the lines.
+	testenv.WaitFor(t, 10*time.Second, "an error line per bad message", func() bool {
+		return len(w.logLines(map[string]string{"level": "ERROR"})) >= len(bad)
+	})
 	errors := w.logLines(map[string]string{"level": "ERROR"})
 	if len(errors) != len(bad) {
 		t.Errorf("worker logged %d error lines, want one per bad message (%d)", len(errors), len(bad))
