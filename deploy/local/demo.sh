@@ -35,6 +35,17 @@ stop_worker_only() {
 }
 trap 'stop_worker_only; rm -rf "$work"' EXIT
 
+# The demo's ledger lives in PostgreSQL, its backups in the stack's state folder. If the
+# state folder was wiped while the database stayed, the ledger would call the run done
+# while its files are gone; forget that run, so the demo runs it again.
+demo_run_key="$job/2026-12-01"
+demo_key="$job/2026-12-01/orders_2026-12-01.csv"
+if psql "$BATCHPORT_LEDGER_URL" -XAtqc "SELECT 1 FROM batchport.runs WHERE run_key = '$demo_run_key' AND status = 'succeeded'" 2>/dev/null | grep -q 1 &&
+  ! aws s3api head-object --bucket "$BATCHPORT_BACKUP_BUCKET" --key "$demo_key" >/dev/null 2>&1; then
+  echo "demo: the ledger has run $demo_run_key but its backup is gone (the stack's folder was reset); running it again"
+  psql "$BATCHPORT_LEDGER_URL" -XAtqc "DELETE FROM batchport.runs WHERE run_key = '$demo_run_key'" >/dev/null
+fi
+
 echo "== enqueue: $job, scheduled for $scheduled_for"
 "$bin" enqueue "$job" --scheduled-for "$scheduled_for" --wait --timeout 5m | tee "$work/enqueue.txt"
 run_key=$(sed -n 's/^enqueued [^ ]* run key \(.*\) (message .*)$/\1/p' "$work/enqueue.txt")
