@@ -147,7 +147,7 @@ func (w *liveWriter) closeAll(cause error) {
 
 // abortAll removes every live delivery's temporary file and closes its
 // connection. The export may have failed before it wrote anything, so each
-// delivery's input is closed first, which ends its writing goroutine; a
+// delivery's input is closed first, which ends its writing goroutine. A
 // goroutine stuck on a server that stopped responding is cut off with the
 // connection after abortGrace.
 func abortAll(live []*liveDelivery) {

@@ -99,8 +99,8 @@ type deadLetterRecorder interface {
 	MarkDeadLettered(ctx context.Context, runKey string) error
 }
 
-// markDeadLettered tells the executor's ledger, if it has one, that the
-// run's message went (or is about to go) to the DLQ.
+// markDeadLettered records in the executor's ledger, if it has one, that
+// the run's message went (or is about to go) to the DLQ.
 func (w *Worker) markDeadLettered(log *slog.Logger, runKey string) {
 	recorder, ok := w.executor.(deadLetterRecorder)
 	if !ok || runKey == "" {

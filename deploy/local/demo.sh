@@ -37,7 +37,7 @@ trap 'stop_worker_only; rm -rf "$work"' EXIT
 
 # The demo's ledger lives in PostgreSQL, its backups in the stack's state folder. If the
 # state folder was wiped while the database stayed, the ledger would call the run done
-# while its files are gone; forget that run, so the demo runs it again.
+# while its files are gone. The demo then forgets that run and runs it again.
 demo_run_key="$job/2026-12-01"
 demo_key="$job/2026-12-01/orders_2026-12-01.csv"
 if psql "$BATCHPORT_LEDGER_URL" -XAtqc "SELECT 1 FROM batchport.runs WHERE run_key = '$demo_run_key' AND status = 'succeeded'" 2>/dev/null | grep -q 1 &&

@@ -144,6 +144,20 @@ func (a *app) jobs(ctx context.Context) (*catalog.Catalog, error) {
 	return c, nil
 }
 
+// job returns the catalog's job called name; a name that is unknown or
+// invalid is the user's input error (exit status 2).
+func (a *app) job(ctx context.Context, name string) (*catalog.Job, error) {
+	jobs, err := a.jobs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	job, err := jobs.Job(name)
+	if err != nil {
+		return nil, invalidInput(err)
+	}
+	return job, nil
+}
+
 func (a *app) runLedger(ctx context.Context) (*ledger.Ledger, error) {
 	if a.ledger != nil {
 		return a.ledger, nil

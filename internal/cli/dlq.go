@@ -304,11 +304,7 @@ func (a *app) guessRunKey(ctx context.Context, message types.Message, sentAt tim
 	if err != nil {
 		return ""
 	}
-	jobs, err := a.jobs(ctx)
-	if err != nil {
-		return ""
-	}
-	job, err := jobs.Job(msg.Job)
+	job, err := a.job(ctx, msg.Job)
 	if err != nil {
 		return ""
 	}

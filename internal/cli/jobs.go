@@ -35,13 +35,9 @@ func newJobsCommand(a *app) *cobra.Command {
 			Short: "Show one job: what it does, its runbook, schedule and parameters",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				c, err := a.jobs(cmd.Context())
+				job, err := a.job(cmd.Context(), args[0])
 				if err != nil {
 					return err
-				}
-				job, err := c.Job(args[0])
-				if err != nil {
-					return invalidInput(err)
 				}
 				showJob(a.streams.Out, job)
 				return nil

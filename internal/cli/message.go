@@ -31,13 +31,9 @@ func (f *runFlags) register(cmd *cobra.Command) {
 // the catalog, so that bad input is rejected here rather than in the DLQ.
 // scheduled_for and run_key are always set, so the worker resolves the same run key.
 func (f *runFlags) message(ctx context.Context, a *app, jobName string) (messages.Message, *catalog.Run, error) {
-	jobs, err := a.jobs(ctx)
+	job, err := a.job(ctx, jobName)
 	if err != nil {
 		return messages.Message{}, nil, err
-	}
-	job, err := jobs.Job(jobName)
-	if err != nil {
-		return messages.Message{}, nil, invalidInput(err)
 	}
 	scheduledFor := time.Now().UTC().Truncate(time.Second)
 	if f.scheduledFor != "" {

@@ -27,13 +27,9 @@ For rate() expressions the times are an estimate: EventBridge counts from the sc
 			if count < 1 || count > 1000 {
 				return invalidInput(fmt.Errorf("--count %d is invalid: use 1 to 1000", count))
 			}
-			c, err := a.jobs(cmd.Context())
+			job, err := a.job(cmd.Context(), args[0])
 			if err != nil {
 				return err
-			}
-			job, err := c.Job(args[0])
-			if err != nil {
-				return invalidInput(err)
 			}
 			if job.Schedule == nil || job.Schedule.Expression == "" {
 				return invalidInput(fmt.Errorf("job %s has no schedule: it runs only when a message is sent", job.Name))

@@ -23,7 +23,7 @@ type Config struct {
 	JobsDir string `env:"BATCHPORT_JOBS_DIR, default=jobs"`
 	// Concurrency is how many jobs one worker runs at once. Default: 4.
 	Concurrency int `env:"BATCHPORT_CONCURRENCY, default=4"`
-	// VisibilityTimeout is what a receive asks for; heartbeats extend it. Default: 60s.
+	// VisibilityTimeout is the visibility timeout each receive requests, which heartbeats extend. Default: 60s.
 	VisibilityTimeout time.Duration `env:"BATCHPORT_VISIBILITY_TIMEOUT, default=60s"`
 	// DrainTimeout is how long SIGTERM waits for running jobs. Default: 100s.
 	DrainTimeout time.Duration `env:"BATCHPORT_DRAIN_TIMEOUT, default=100s"`

@@ -8,7 +8,7 @@ import (
 	"fmt"
 )
 
-// Class is what should happen after an error.
+// Class is the handling an error calls for: retry or dead-letter.
 type Class string
 
 const (

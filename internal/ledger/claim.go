@@ -92,7 +92,7 @@ func (l *Ledger) explainRefusedClaim(ctx context.Context, req ClaimRequest) (*Cl
 	err := l.pool.QueryRow(ctx, "SELECT job, status, lease_expires_at FROM batchport.runs WHERE run_key = $1", req.RunKey).
 		Scan(&job, &status, &leaseExpiresAt)
 	if err != nil {
-		return nil, fmt.Errorf("reading run %q after a refused claim: %w", req.RunKey, err)
+		return nil, fmt.Errorf("reading run %q after a rejected claim: %w", req.RunKey, err)
 	}
 	switch {
 	case job != req.Job:
@@ -102,7 +102,7 @@ func (l *Ledger) explainRefusedClaim(ctx context.Context, req ClaimRequest) (*Cl
 	case leaseExpiresAt != nil:
 		return &Claim{Outcome: HeldElsewhere, RunKey: req.RunKey, LeaseExpiresAt: *leaseExpiresAt}, nil
 	}
-	return nil, fmt.Errorf("claiming run %q: refused in status %s", req.RunKey, status)
+	return nil, fmt.Errorf("claiming run %q: rejected in status %s", req.RunKey, status)
 }
 
 func (l *Ledger) stepResults(ctx context.Context, runKey string) (map[string]json.RawMessage, error) {

@@ -67,8 +67,8 @@ func (h *hostKeyChecker) check(hostname string, remote net.Addr, key ssh.PublicK
 }
 
 // algorithms returns the host key algorithms of the keys pinned for address,
-// so the handshake asks the server for a key that can match (a server with
-// ed25519 and rsa keys, pinned only by rsa, must be asked for rsa).
+// so the handshake requests a key that can match. A server with ed25519 and
+// rsa keys, of which only rsa is pinned, must be asked for rsa.
 func (h *hostKeyChecker) algorithms(address string) []string {
 	probe := probeKey{}
 	err := h.callback(knownhosts.Normalize(address), &net.TCPAddr{}, probe)
