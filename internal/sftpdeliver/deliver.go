@@ -178,8 +178,11 @@ func (u *Upload) Write(p []byte) (int, error) {
 }
 
 // ReadFrom copies r to the temporary file with concurrent write requests.
+// pkg/sftp's File.ReadFrom sends one request at a time, each waiting for
+// its response, unless r has a Len, Size or Stat method. A COPY stream and
+// an S3 body have none of them.
 func (u *Upload) ReadFrom(r io.Reader) (int64, error) {
-	n, err := u.file.ReadFrom(r)
+	n, err := u.file.ReadFromWithConcurrency(r, 0)
 	u.written += n
 	if err != nil {
 		return n, fmt.Errorf("writing %s: %w", u.temporary, err)
