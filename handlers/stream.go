@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/batchport/batchport/internal/bufpipe"
 	"github.com/batchport/batchport/internal/catalog"
 	"github.com/batchport/batchport/internal/failpoint"
 	"github.com/batchport/batchport/internal/sftpdeliver"
@@ -26,9 +27,10 @@ type liveDelivery struct {
 	upload   *sftpdeliver.Upload
 	stop     func()
 
-	pipe   *io.PipeWriter
-	reader *io.PipeReader
-	done   chan struct{}
+	// pipe buffers the export for the writing goroutine, so a slow
+	// moment of the server does not hold up the COPY at once.
+	pipe *bufpipe.Pipe
+	done chan struct{}
 	// dropped is set by liveWriter, under its lock, once writes to pipe failed.
 	dropped bool
 	// err is set by the writing goroutine; read it only after done is closed.
@@ -79,15 +81,15 @@ func (h *SQLExport) startLiveDelivery(ctx context.Context, index int, delivery c
 		client.Close()
 		return nil, err
 	}
-	reader, writer := io.Pipe()
+	pipe := bufpipe.New(liveBufferSize)
 	l := &liveDelivery{index: index, delivery: delivery, client: client, upload: upload, stop: stop,
-		pipe: writer, reader: reader, done: make(chan struct{})}
+		pipe: pipe, done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
-		_, l.err = upload.ReadFrom(&firstReadPause{next: reader})
+		_, l.err = upload.ReadFrom(&firstReadPause{next: pipe})
 		if l.err != nil {
-			// Keep taking the export's bytes, so a failed destination does not stall the others.
-			reader.CloseWithError(l.err)
+			// Later writes fail at once, so a failed destination does not stall the others.
+			pipe.CloseRead(l.err)
 		}
 	}()
 	return l, nil
@@ -120,18 +122,22 @@ func (w *liveWriter) Write(p []byte) (int, error) {
 }
 
 // Bounds of a live delivery: the dial before the export starts, and one
-// write (about 1 MiB, which a working server takes in milliseconds).
+// write (about 1 MiB, which waits only while the buffer is full).
 const (
 	liveDialTimeout  = 10 * time.Second
 	liveStallTimeout = 15 * time.Second
 )
+
+// liveBufferSize is each live delivery's buffer: the memory one destination
+// adds to a job.
+const liveBufferSize = 4 << 20
 
 var errStalled = fmt.Errorf("the SFTP server took no data for %s during the export", liveStallTimeout)
 
 // abandon gives up a stalled live delivery: the pending write fails, and
 // closing the connection ends the requests that the server left without a response.
 func (l *liveDelivery) abandon() {
-	l.reader.CloseWithError(errStalled)
+	l.pipe.CloseRead(errStalled)
 	l.client.Close()
 }
 
@@ -140,7 +146,7 @@ func (w *liveWriter) closeAll(cause error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, l := range w.live {
-		l.pipe.CloseWithError(cause)
+		l.pipe.CloseWrite(cause)
 		<-l.done
 	}
 }
@@ -152,7 +158,7 @@ func (w *liveWriter) closeAll(cause error) {
 // connection after abortGrace.
 func abortAll(live []*liveDelivery) {
 	for _, l := range live {
-		l.pipe.CloseWithError(errExportFailed)
+		l.pipe.CloseWrite(errExportFailed)
 		select {
 		case <-l.done:
 		case <-time.After(abortGrace):
