@@ -69,7 +69,7 @@ func (h *SQLExport) deliver(ctx context.Context, exec *Execution, delivery catal
 	}
 	defer body.Close()
 
-	hashed := &hashingReader{hash: sha256.New(), next: body}
+	hashed := &hashingReader{hash: sha256.New(), next: body, pause: failpoint.DeliverFromS3Write}
 	// Before the rename: the bytes must be the snapshot's, and this attempt
 	// must still hold the run. A small window remains between the check and
 	// the rename, because SFTP has no conditional rename.
@@ -110,18 +110,22 @@ func (h *SQLExport) sftpTarget(destination *catalog.SFTPDestination) (sftpdelive
 	}, nil
 }
 
-// hashingReader hashes what is read through it.
+// hashingReader counts and hashes what is read through it. If pause names
+// a failpoint, it stops there before its second read.
 type hashingReader struct {
 	hash  hash.Hash
 	next  io.Reader
+	pause string
 	reads int
+	bytes int64
 }
 
 func (r *hashingReader) Read(p []byte) (int, error) {
-	if r.reads++; r.reads == 2 {
-		failpoint.Pause(failpoint.DeliverFromS3Write)
+	if r.reads++; r.reads == 2 && r.pause != "" {
+		failpoint.Pause(r.pause)
 	}
 	n, err := r.next.Read(p)
 	r.hash.Write(p[:n])
+	r.bytes += int64(n)
 	return n, err
 }

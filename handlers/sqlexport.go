@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"log/slog"
 	"time"
@@ -113,17 +112,20 @@ func (h *SQLExport) export(ctx context.Context, run *catalog.Run, live []*liveDe
 	defer cancel()
 	reader, writer := io.Pipe()
 	fanOut := &liveWriter{live: live}
-	counter := &hashingWriter{hash: sha256.New(), next: io.MultiWriter(writer, fanOut)}
+	output := &firstWritePause{next: io.MultiWriter(writer, fanOut)}
 	copied := make(chan copyResult, 1)
 	go func() {
-		rows, err := pgexport.Copy(ctx, conn, query, counter)
+		rows, err := pgexport.Copy(ctx, conn, query, output)
 		// Closing with nil ends the upload's body; with an error, it fails the upload.
 		writer.CloseWithError(err)
 		fanOut.closeAll(err)
 		copied <- copyResult{rows: rows, err: err}
 	}()
 
-	object, uploadErr := h.Store.Upload(ctx, run.BackupKey, reader, &s3store.UploadOptions{Owner: run.RunKey})
+	// The upload reads every byte in order, so hashing there keeps the hash
+	// off the COPY's goroutine, which the whole export waits for.
+	hashed := &hashingReader{hash: sha256.New(), next: reader}
+	object, uploadErr := h.Store.Upload(ctx, run.BackupKey, hashed, &s3store.UploadOptions{Owner: run.RunKey})
 	if uploadErr != nil {
 		cancel() // stops the COPY if the upload failed first
 		reader.CloseWithError(uploadErr)
@@ -137,7 +139,7 @@ func (h *SQLExport) export(ctx context.Context, run *catalog.Run, live []*liveDe
 	if result.err != nil {
 		return ExportResult{}, fmt.Errorf("exporting %s: %w", run.Job.Name, result.err)
 	}
-	export := ExportResult{Bucket: h.Store.Bucket(), Object: object, Rows: result.rows, Bytes: counter.bytes, SHA256: hex.EncodeToString(counter.hash.Sum(nil))}
+	export := ExportResult{Bucket: h.Store.Bucket(), Object: object, Rows: result.rows, Bytes: hashed.bytes, SHA256: hex.EncodeToString(hashed.hash.Sum(nil))}
 	h.Logger.InfoContext(ctx, "export: stored", "run_key", run.RunKey, "s3_key", object.Key, "rows", export.Rows,
 		"bytes", export.Bytes, "duration_ms", time.Since(started).Milliseconds())
 	return export, nil
@@ -186,19 +188,16 @@ func (h *SQLExport) connect(ctx context.Context, job *catalog.Job) (*pgx.Conn, e
 	return conn, nil
 }
 
-// hashingWriter counts and hashes what passes through to next.
-type hashingWriter struct {
-	hash  hash.Hash
-	next  io.Writer
-	bytes int64
+// firstWritePause stops at the export.copy failpoint before the first bytes pass to next.
+type firstWritePause struct {
+	next    io.Writer
+	started bool
 }
 
-func (w *hashingWriter) Write(p []byte) (int, error) {
-	if w.bytes == 0 {
+func (w *firstWritePause) Write(p []byte) (int, error) {
+	if !w.started {
+		w.started = true
 		failpoint.Pause(failpoint.ExportCopy)
 	}
-	n, err := w.next.Write(p)
-	w.hash.Write(p[:n])
-	w.bytes += int64(n)
-	return n, err
+	return w.next.Write(p)
 }
