@@ -43,9 +43,13 @@ const cancelGrace = 5 * time.Second
 
 // Client is an open SFTP session.
 type Client struct {
-	ssh  *ssh.Client
-	sftp *sftp.Client
+	ssh         *ssh.Client
+	sftp        *sftp.Client
+	requestSize int
 }
+
+// RequestSize returns the size of each read and write request, from the server's reported limits.
+func (c *Client) RequestSize() int { return c.requestSize }
 
 // Dial connects and authenticates, verifying the host key against the target's known_hosts.
 func Dial(ctx context.Context, target Target) (*Client, error) {
@@ -84,7 +88,8 @@ func Dial(ctx context.Context, target Target) (*Client, error) {
 		return nil, fmt.Errorf("ssh handshake with %s as %s: %w", target.Address, target.User, err)
 	}
 	sshClient := ssh.NewClient(sshConn, channels, requests)
-	sftpClient, err := sftp.NewClient(sshClient, sftp.UseConcurrentWrites(true))
+	size := requestSize(sshClient)
+	sftpClient, err := sftp.NewClient(sshClient, sftp.UseConcurrentWrites(true), sftp.MaxPacketUnchecked(size))
 	if err != nil {
 		sshClient.Close()
 		return nil, fmt.Errorf("starting sftp on %s: %w", target.Address, err)
@@ -93,7 +98,7 @@ func Dial(ctx context.Context, target Target) (*Client, error) {
 		sshClient.Close()
 		return nil, fmt.Errorf("connecting to sftp %s: %w", target.Address, err)
 	}
-	return &Client{ssh: sshClient, sftp: sftpClient}, nil
+	return &Client{ssh: sshClient, sftp: sftpClient, requestSize: size}, nil
 }
 
 // Close ends the session. Pending requests fail at once, which also

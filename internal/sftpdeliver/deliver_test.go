@@ -233,3 +233,17 @@ func (z slowZeros) Read(p []byte) (int, error) {
 	clear(p[:n])
 	return n, nil
 }
+
+func TestDialUsesServerRequestLimit(t *testing.T) {
+	env := testenv.Require(t)
+	known, _ := knownHostsLine(t, env, "ssh-ed25519")
+	client, err := sftpdeliver.Dial(t.Context(), target(env, known))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	// OpenSSH's sftp-server reports 261120-byte reads and writes through limits@openssh.com.
+	if got := client.RequestSize(); got != 261120 {
+		t.Fatalf("request size = %d, want 261120", got)
+	}
+}
