@@ -41,7 +41,7 @@ func measureDispatch(ctx context.Context, n int) (*Dispatch, error) {
 	queueURL := aws.ToString(created.QueueUrl)
 	defer client.DeleteQueue(context.WithoutCancel(ctx), &sqs.DeleteQueueInput{QueueUrl: aws.String(queueURL)})
 
-	// Three rounds, alternating, and the median of each: the emulator and
+	// Five rounds, alternating, and the median of each: the emulator and
 	// the machine vary from second to second.
 	var bareTimes, workerTimes []time.Duration
 	for range dispatchRounds {
@@ -70,7 +70,8 @@ func measureDispatch(ctx context.Context, n int) (*Dispatch, error) {
 	}, nil
 }
 
-const dispatchRounds = 3
+// dispatchRounds is five because one round takes about 0.2 s, so a pause of the machine moves it by 10% or more.
+const dispatchRounds = 5
 
 func median(times []time.Duration) time.Duration {
 	sorted := slices.Clone(times)

@@ -29,7 +29,7 @@ type options struct {
 func main() {
 	var opts options
 	flag.StringVar(&opts.binary, "batchport", "bin/batchport", "the batchport binary to measure")
-	flag.IntVar(&opts.runs, "runs", 3, "measured runs of each pipeline")
+	flag.IntVar(&opts.runs, "runs", 5, "measured runs of each pipeline")
 	flag.IntVar(&opts.scale, "scale", 50, "pgbench scale: 100,000 rows per unit")
 	flag.StringVar(&opts.out, "out", "", "JSON results file (default: bin/bench-TIME.json)")
 	flag.StringVar(&opts.work, "work", "/var/tmp/batchport-bench", "folder for the legacy pipeline's CSV file")

@@ -149,8 +149,9 @@ func (b *bench) cleanUp(ctx context.Context, key, remote string) {
 	_ = os.Remove(filepath.Join(b.env.sftpRoot, remote))
 }
 
-// measurePipelines runs each pipeline opts.runs times, interleaved, so that
-// a slow moment of the machine hits all three alike.
+// measurePipelines runs each pipeline opts.runs times, interleaved and in
+// a rotating order, so that a slow moment of the machine, or the work a
+// pipeline leaves behind (dirty pages, a server's garbage), hits all three alike.
 func measurePipelines(ctx context.Context, env *stackEnv, opts options, rows int64) (map[string]*Series, error) {
 	b, err := newBench(ctx, env, opts, benchQuery)
 	if err != nil {
@@ -161,27 +162,44 @@ func measurePipelines(ctx context.Context, env *stackEnv, opts options, rows int
 	if _, err := b.psql(ctx); err != nil {
 		return nil, err
 	}
+	order := []string{pipelinePsql, pipelineLegacy, pipelineBatchport}
 	for round := 1; round <= opts.runs; round++ {
 		fmt.Printf("== round %d of %d\n", round, opts.runs)
-		psql, err := b.psql(ctx)
-		if err != nil {
-			return nil, err
+		walls := map[string]float64{}
+		for _, name := range order {
+			sample, parts, err := b.run(ctx, name, round)
+			if err != nil {
+				return nil, err
+			}
+			series[name].add(sample, rows)
+			if parts != nil {
+				series[name].addParts(parts)
+			}
+			walls[name] = sample.WallSeconds
 		}
-		series[pipelinePsql].add(psql, rows)
-		legacy, err := b.legacy(ctx, round)
-		if err != nil {
-			return nil, err
-		}
-		series[pipelineLegacy].add(sum(legacy...), rows)
-		series[pipelineLegacy].addParts(legacy)
-		port, err := b.batchport(ctx, round)
-		if err != nil {
-			return nil, err
-		}
-		series[pipelineBatchport].add(port, rows)
-		fmt.Printf("   psql %.2fs   legacy %.2fs   batchport %.2fs\n", psql.WallSeconds, sum(legacy...).WallSeconds, port.WallSeconds)
+		fmt.Printf("   psql %.2fs   legacy %.2fs   batchport %.2fs\n", walls[pipelinePsql], walls[pipelineLegacy], walls[pipelineBatchport])
+		order = append(order[1:], order[0])
 	}
 	return series, nil
+}
+
+// run measures one pipeline. For the legacy pipeline it also returns the
+// sample of each of its three processes.
+func (b *bench) run(ctx context.Context, name string, round int) (Sample, []Sample, error) {
+	switch name {
+	case pipelinePsql:
+		sample, err := b.psql(ctx)
+		return sample, nil, err
+	case pipelineLegacy:
+		parts, err := b.legacy(ctx, round)
+		if err != nil {
+			return Sample{}, nil, err
+		}
+		return sum(parts...), parts, nil
+	default:
+		sample, err := b.batchport(ctx, round)
+		return sample, nil, err
+	}
 }
 
 // measureMemory runs batchport at a tenth of the rows and at all of them,
