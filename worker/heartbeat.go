@@ -27,8 +27,11 @@ type heartbeat struct {
 	now        func() time.Time
 	onError    func(error)
 
-	stop chan struct{}
-	done chan struct{}
+	// first starts run at the first extension, so a job shorter than that
+	// costs a timer rather than a goroutine.
+	first *time.Timer
+	stop  chan struct{}
+	done  chan struct{}
 }
 
 func (w *Worker) startHeartbeat(message types.Message, receivedAt time.Time) *heartbeat {
@@ -45,20 +48,26 @@ func (w *Worker) startHeartbeat(message types.Message, receivedAt time.Time) *he
 		stop: make(chan struct{}),
 		done: make(chan struct{}),
 	}
-	go h.run()
+	h.begin()
 	return h
 }
 
+// begin schedules the first extension one interval from now.
+func (h *heartbeat) begin() {
+	h.first = time.AfterFunc(h.interval(), h.run)
+}
+
+// interval is the time between extensions: a third of the timeout, at least a second.
+func (h *heartbeat) interval() time.Duration {
+	return max(h.timeout/3, time.Second)
+}
+
+// run extends the visibility now and then every interval until Stop.
 func (h *heartbeat) run() {
 	defer close(h.done)
-	ticker := time.NewTicker(max(h.timeout/3, time.Second))
+	ticker := time.NewTicker(h.interval())
 	defer ticker.Stop()
 	for {
-		select {
-		case <-h.stop:
-			return
-		case <-ticker.C:
-		}
 		// After a slow call, a tick and Stop can both be ready, and select
 		// picks either. Stop wins, so no extension starts after it.
 		select {
@@ -80,6 +89,11 @@ func (h *heartbeat) run() {
 		if err != nil {
 			h.onError(err)
 		}
+		select {
+		case <-h.stop:
+			return
+		case <-ticker.C:
+		}
 	}
 }
 
@@ -96,5 +110,8 @@ func (h *heartbeat) nextExtension() (time.Duration, bool) {
 // or visibility change made after Stop is not overtaken by it.
 func (h *heartbeat) Stop() {
 	close(h.stop)
+	if h.first.Stop() {
+		return // run never started
+	}
 	<-h.done
 }

@@ -134,7 +134,7 @@ func TestHeartbeatStopsAtCap(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		queue := &fakeQueue{}
 		h := newTestHeartbeat(queue, 3*time.Second, time.Now().Add(-MaxVisibility+2500*time.Millisecond))
-		go h.run()
+		h.begin()
 
 		time.Sleep(10 * time.Second)
 		select {
@@ -163,7 +163,7 @@ func TestHeartbeatStopWaitsInFlight(t *testing.T) {
 		queue := &fakeQueue{visibilityDelay: 2 * time.Second}
 		start := time.Now()
 		h := newTestHeartbeat(queue, 3*time.Second, start)
-		go h.run()
+		h.begin()
 
 		time.Sleep(1500 * time.Millisecond) // the first tick at 1 s started a 2 s call
 		h.Stop()
@@ -198,7 +198,7 @@ func TestHeartbeatKeepsGoingAfterError(t *testing.T) {
 			defer mu.Unlock()
 			reported = append(reported, err)
 		}
-		go h.run()
+		h.begin()
 
 		time.Sleep(3500 * time.Millisecond)
 		h.Stop()
