@@ -21,13 +21,15 @@ func (w *Worker) handle(ctx context.Context, message types.Message) {
 	result := w.executor.ExecuteBody(ctx, []byte(aws.ToString(message.Body)), nil)
 	beat.Stop()
 
-	log := w.logger.With("message_id", aws.ToString(message.MessageId), "receive_count", receiveCount)
+	// One With call: each one copies the handler and formats its attributes.
+	attrs := []any{"message_id", aws.ToString(message.MessageId), "receive_count", receiveCount}
 	if result.Job != "" {
-		log = log.With("job", result.Job)
+		attrs = append(attrs, "job", result.Job)
 	}
 	if result.RunKey != "" {
-		log = log.With("run_key", result.RunKey)
+		attrs = append(attrs, "run_key", result.RunKey)
 	}
+	log := w.logger.With(attrs...)
 	switch result.Kind {
 	case runner.Succeeded, runner.Duplicate:
 		failpoint.Pause(failpoint.BeforeDelete)
