@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path"
 	"time"
 
 	"github.com/batchport/batchport/handlers"
@@ -64,7 +65,8 @@ type Result struct {
 
 // Options adjust one execution. A nil *Options means the defaults.
 type Options struct {
-	// NoDeliver stops after the export step.
+	// NoDeliver stops after the export step, and stores the export under
+	// DrillPrefix/RUN_KEY/ in front of the job's backup key.
 	NoDeliver bool
 }
 
@@ -89,6 +91,11 @@ func (r *Runner) Execute(ctx context.Context, msg messages.Message, opts *Option
 		return r.failed(result, err)
 	}
 	result.RunKey = run.RunKey
+	if opts.NoDeliver {
+		// A drill's export must not take the backup key of the run it
+		// rehearses: that run would then fail with backup_key_taken.
+		run.BackupKey = path.Join(DrillPrefix, run.RunKey, run.BackupKey)
+	}
 
 	claim, err := r.Ledger.Claim(ctx, ledger.ClaimRequest{
 		RunKey: run.RunKey, Job: run.Job.Name, ScheduledFor: run.ScheduledFor, Params: run.Params,
@@ -119,6 +126,9 @@ func (r *Runner) Execute(ctx context.Context, msg messages.Message, opts *Option
 	result.Kind = Succeeded
 	return result
 }
+
+// DrillPrefix is the S3 folder of the exports of runs with NoDeliver.
+const DrillPrefix = "drills"
 
 func (r *Runner) resolve(msg messages.Message) (*catalog.Run, handlers.Handler, error) {
 	job, err := r.Catalog.Job(msg.Job)

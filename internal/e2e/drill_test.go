@@ -1,0 +1,39 @@
+package e2e
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// A drill (`run --no-deliver` under its own run key) exports the same data
+// as the scheduled run, but must leave that run's backup key and delivery alone.
+func TestDrillLeavesScheduledRunAlone(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	const date = "2026-11-27"
+	s.batchport("run", "partner-daily-orders", "-p", "date="+date, "--no-deliver", "--run-key", "drill/1")
+
+	drill := s.s3Object("drills/drill/1/partner-daily-orders/" + date + "/orders_" + date + ".csv")
+	remote := filepath.Join(s.sftpDir, "orders_"+date+".csv")
+	if _, err := os.Stat(filepath.Join(s.env.SFTPRoot, remote)); !os.IsNotExist(err) {
+		t.Fatalf("the drill delivered %s (stat error %v)", remote, err)
+	}
+
+	s.batchport("run", "partner-daily-orders", "-p", "date="+date)
+	export, deliver := s.waitSucceeded("partner-daily-orders/"+date, 10*time.Second)
+	if want := "partner-daily-orders/" + date + "/orders_" + date + ".csv"; export.Key != want {
+		t.Errorf("scheduled run stored s3 key %q, want %q", export.Key, want)
+	}
+	if !bytes.Equal(s.s3Object(export.Key), drill) {
+		t.Error("the scheduled run's backup differs from the drill's export of the same date")
+	}
+	if deliver.RemotePath != remote {
+		t.Errorf("scheduled run delivered %q, want %q", deliver.RemotePath, remote)
+	}
+	if !bytes.Equal(s.delivered(remote), drill) {
+		t.Error("the delivered file differs from the drill's export of the same date")
+	}
+}
