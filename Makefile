@@ -16,7 +16,7 @@ help: ## Show this help
 build: ## Build bin/batchport
 	go build -o $(BIN) ./cmd/batchport
 
-stack-up: ## Install (if missing) and start the local stack on 127.0.0.1
+stack-up: ## Install (if missing) and start the local stack (on 127.0.0.1; fauxqs on every interface)
 	bash deploy/local/up.sh
 
 stack-down: ## Stop the local stack (PostgreSQL is left running)
