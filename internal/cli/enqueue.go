@@ -29,6 +29,10 @@ With --wait, follow the run in the ledger until it succeeds or fails for good.`,
 		Example: `  batchport enqueue partner-daily-orders -p date=2026-12-01 --wait`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Checked before sending, so a bad flag does not leave a message on the queue.
+			if wait && timeout <= 0 {
+				return invalidInput(fmt.Errorf("--timeout %s is invalid: use a positive duration such as 30m", timeout))
+			}
 			msg, err := enqueue(cmd.Context(), a, args[0], &flags)
 			if err != nil {
 				return err

@@ -24,6 +24,9 @@ func newRunsCommand(a *app) *cobra.Command {
 		Short: "List runs, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Limit < 1 {
+				return invalidInput(fmt.Errorf("--limit %d is invalid: use 1 or more", opts.Limit))
+			}
 			switch ledger.Status(status) {
 			case "", ledger.Running, ledger.Succeeded, ledger.Exported, ledger.Failed:
 				opts.Status = ledger.Status(status)
