@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"testing"
 
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -72,6 +73,16 @@ func classifyCases() []classifyCase {
 		{"SFTP no such file", sftpStatus(uint32(sftp.ErrSSHFxNoSuchFile)), Permanent, "sftp_no_such_path"},
 		{"SFTP failure", sftpStatus(uint32(sftp.ErrSSHFxFailure)), Retryable, "transient"},
 		{"SFTP host key", fmt.Errorf("sftp.partner.example:22: %w: key mismatch", sftpdeliver.ErrHostKey), Permanent, "sftp_host_key"},
+		// pkg/sftp turns the no-such-file and permission-denied statuses into these.
+		{"SFTP missing folder", fmt.Errorf("creating /inbox/missing/.f.csv.1.part: %w", os.ErrNotExist), Permanent, "sftp_no_such_path"},
+		{"SFTP permission", fmt.Errorf("creating /inbox/.f.csv.1.part: %w", os.ErrPermission), Permanent, "sftp_permission_denied"},
+		{"known_hosts invalid", fmt.Errorf("%w in PARTNER_SFTP_KNOWN_HOSTS: ssh: short read", sftpdeliver.ErrInvalidKnownHosts), Permanent, "sftp_known_hosts_invalid"},
+		{
+			name:       "no common SSH algorithm",
+			err:        errors.New(`ssh: handshake failed: ssh: no common algorithm for client to server cipher; we offered: ["aes128-gcm@openssh.com"], peer offered: ["aes128-cbc"]`),
+			wantClass:  Permanent,
+			wantReason: "sftp_algorithms",
+		},
 		{
 			name:       "SSH login rejected",
 			err:        errors.New("ssh: handshake failed: ssh: unable to authenticate, attempted methods [none publickey], no supported methods remain"),

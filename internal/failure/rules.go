@@ -2,6 +2,7 @@ package failure
 
 import (
 	"errors"
+	"io/fs"
 	"strings"
 
 	"github.com/aws/smithy-go"
@@ -72,8 +73,12 @@ func awsRule(err error) (string, bool) {
 	return "", false
 }
 
-// sftpRule treats permission and missing-path statuses, a host key that
-// fails verification and a refused login as permanent.
+// sftpRule treats a missing path or a denied permission, a host key that
+// fails verification, unusable key or known_hosts content, a refused login
+// and algorithms that the server and batchport do not share as permanent.
+// pkg/sftp returns the no-such-file and permission-denied statuses as
+// fs.ErrNotExist and fs.ErrPermission. Only delivery meets those errors,
+// because the catalog reads the job's own files before a run starts.
 func sftpRule(err error) (string, bool) {
 	var status *sftp.StatusError
 	if errors.As(err, &status) {
@@ -85,14 +90,21 @@ func sftpRule(err error) (string, bool) {
 		}
 		return "", false
 	}
-	if errors.Is(err, sftpdeliver.ErrHostKey) {
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return "sftp_permission_denied", true
+	case errors.Is(err, fs.ErrNotExist):
+		return "sftp_no_such_path", true
+	case errors.Is(err, sftpdeliver.ErrHostKey):
 		return "sftp_host_key", true
-	}
-	if errors.Is(err, sftpdeliver.ErrInvalidKey) {
+	case errors.Is(err, sftpdeliver.ErrInvalidKey):
 		return "sftp_key_invalid", true
-	}
-	if strings.Contains(err.Error(), "ssh: unable to authenticate") {
+	case errors.Is(err, sftpdeliver.ErrInvalidKnownHosts):
+		return "sftp_known_hosts_invalid", true
+	case strings.Contains(err.Error(), "ssh: unable to authenticate"):
 		return "sftp_auth", true
+	case strings.Contains(err.Error(), "ssh: no common algorithm"):
+		return "sftp_algorithms", true
 	}
 	return "", false
 }

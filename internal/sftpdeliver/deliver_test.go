@@ -247,3 +247,11 @@ func TestDialUsesServerRequestLimit(t *testing.T) {
 		t.Fatalf("request size = %d, want 261120", got)
 	}
 }
+
+func TestDialRejectsInvalidKnownHosts(t *testing.T) {
+	env := testenv.Require(t)
+	_, err := sftpdeliver.Dial(t.Context(), target(env, "not a known_hosts line\n"))
+	if !errors.Is(err, sftpdeliver.ErrInvalidKnownHosts) {
+		t.Fatalf("Dial error = %v, want ErrInvalidKnownHosts", err)
+	}
+}

@@ -15,6 +15,9 @@ import (
 // ErrHostKey is wrapped by every host key verification failure.
 var ErrHostKey = errors.New("host key verification failed")
 
+// ErrInvalidKnownHosts is wrapped by Dial's error when the known_hosts content is empty or does not parse.
+var ErrInvalidKnownHosts = errors.New("invalid known_hosts")
+
 // hostKeyChecker verifies the server's key against known_hosts content.
 type hostKeyChecker struct {
 	callback ssh.HostKeyCallback
@@ -26,7 +29,7 @@ type hostKeyChecker struct {
 // removed before this returns.
 func newHostKeyChecker(content []byte, source string) (*hostKeyChecker, error) {
 	if len(bytes.TrimSpace(content)) == 0 {
-		return nil, fmt.Errorf("%s is empty: set it to the partner's known_hosts lines; host keys are always verified", source)
+		return nil, fmt.Errorf("%w: %s is empty: set it to the partner's known_hosts lines; host keys are always verified", ErrInvalidKnownHosts, source)
 	}
 	file, err := os.CreateTemp("", "batchport-known-hosts-*")
 	if err != nil {
@@ -40,7 +43,7 @@ func newHostKeyChecker(content []byte, source string) (*hostKeyChecker, error) {
 	}
 	callback, err := knownhosts.New(file.Name())
 	if err != nil {
-		return nil, fmt.Errorf("parsing known_hosts from %s: %w", source, err)
+		return nil, fmt.Errorf("%w in %s: %w: use lines as in ~/.ssh/known_hosts, such as \"[host]:port ssh-ed25519 AAAA...\"", ErrInvalidKnownHosts, source, err)
 	}
 	return &hostKeyChecker{callback: callback, source: source}, nil
 }
