@@ -70,6 +70,15 @@ func (h *SQLExport) Execute(ctx context.Context, exec *Execution) error {
 	if done {
 		h.Logger.InfoContext(ctx, "export: resuming from the S3 snapshot", "run_key", exec.Run.RunKey, "s3_key", export.Key, "rows", export.Rows)
 	} else {
+		// A destination whose key or known_hosts variable is missing fails
+		// here, before the query runs, rather than after the export is stored.
+		if !exec.NoDeliver {
+			for _, delivery := range exec.Run.Deliveries {
+				if _, err := h.sftpTarget(delivery.SFTP); err != nil {
+					return err
+				}
+			}
+		}
 		live := h.startLiveDeliveries(ctx, exec)
 		if export, err = h.export(ctx, exec.Run, live); err != nil {
 			abortAll(live)

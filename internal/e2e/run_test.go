@@ -4,8 +4,14 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/batchport/batchport/internal/testenv"
 )
 
 // A drill (`run --no-deliver` under its own run key) exports the same data
@@ -35,5 +41,28 @@ func TestDrillLeavesScheduledRunAlone(t *testing.T) {
 	}
 	if !bytes.Equal(s.delivered(remote), drill) {
 		t.Error("the delivered file differs from the drill's export of the same date")
+	}
+}
+
+// A destination whose known_hosts variable is not set fails the run before
+// the query runs: nothing is stored that a later run would find in the way.
+func TestMissingKnownHostsFailsBeforeExport(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	s.addExportJob("orders", jobSpec{query: someOrders, knownHostsEnv: "BATCHPORT_TEST_UNSET_KNOWN_HOSTS"})
+
+	_, stderr, err := s.run("run", "orders", "-p", "k=a")
+	if err == nil {
+		t.Fatal("run succeeded without the known_hosts variable")
+	}
+	if !strings.Contains(stderr, "[config_missing]") || !strings.Contains(stderr, "BATCHPORT_TEST_UNSET_KNOWN_HOSTS is not set") {
+		t.Errorf("stderr = %q, want a config_missing error naming the variable", stderr)
+	}
+	out, err := testenv.S3Client(t).ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Contents) != 0 {
+		t.Errorf("bucket holds %d objects after the failed run, want none: the export ran", len(out.Contents))
 	}
 }
