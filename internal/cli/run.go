@@ -47,8 +47,10 @@ give the job a backup key template with {{.RunKey}} so drills do not take the re
 			case runner.Busy:
 				return fmt.Errorf("run %s is held by another worker until %s", result.RunKey, result.LeaseExpiresAt.Format("15:04:05 MST"))
 			case runner.Retry:
+				printFailedRun(ctx, a, r, result.RunKey, asJSON)
 				return fmt.Errorf("run %s failed: %w", result.RunKey, result.Err)
 			case runner.Permanent:
+				printFailedRun(ctx, a, r, result.RunKey, asJSON)
 				return fmt.Errorf("run %s failed permanently [%s]: %w", result.RunKey, result.Reason, result.Err)
 			case runner.Duplicate:
 				fmt.Fprintf(a.streams.Out, "run key %s already succeeded; nothing was run\n", result.RunKey)
@@ -90,4 +92,18 @@ func checkNoDeliverRunKey(ctx context.Context, a *app, job string, flags *runFla
 		return invalidInput(fmt.Errorf("--run-key %q is the job's own run key for these params: choose another for an export-only run", flags.runKey))
 	}
 	return nil
+}
+
+// printFailedRun prints a failed run's ledger record as JSON when asJSON is
+// set, so a script reads the same document whether the run failed or not. A
+// run that failed before its claim (a bad param, an unknown job) has no record.
+func printFailedRun(ctx context.Context, a *app, r *runner.Runner, runKey string, asJSON bool) {
+	if !asJSON || runKey == "" {
+		return
+	}
+	run, err := r.Ledger.Get(ctx, runKey)
+	if err != nil {
+		return
+	}
+	_ = printRun(a.streams.Out, run, true)
 }

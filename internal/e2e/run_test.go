@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,12 +52,20 @@ func TestMissingKnownHostsFailsBeforeExport(t *testing.T) {
 	s := newStack(t)
 	s.addExportJob("orders", jobSpec{query: someOrders, knownHostsEnv: "BATCHPORT_TEST_UNSET_KNOWN_HOSTS"})
 
-	_, stderr, err := s.run("run", "orders", "-p", "k=a")
+	stdout, stderr, err := s.run("run", "orders", "-p", "k=a", "--json")
 	if err == nil {
 		t.Fatal("run succeeded without the known_hosts variable")
 	}
 	if !strings.Contains(stderr, "[config_missing]") || !strings.Contains(stderr, "BATCHPORT_TEST_UNSET_KNOWN_HOSTS is not set") {
 		t.Errorf("stderr = %q, want a config_missing error naming the variable", stderr)
+	}
+	// --json prints the failed run's record too, so a script reads one document either way.
+	var run ledgerRun
+	if err := json.Unmarshal([]byte(stdout), &run); err != nil {
+		t.Fatalf("stdout of run --json is not a run record: %v: %q", err, stdout)
+	}
+	if run.Status != "failed" {
+		t.Errorf("run --json status = %q, want failed", run.Status)
 	}
 	out, err := testenv.S3Client(t).ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket)})
 	if err != nil {
