@@ -65,10 +65,10 @@ func (l *Ledger) Claim(ctx context.Context, req ClaimRequest) (*Claim, error) {
 			lease_owner, lease_expires_at, fence, started_at)
 		VALUES ($1, $2, 'running', 1, $3, $4, $5, $6, now() + $7 * interval '1 millisecond', 1, now())
 		ON CONFLICT (run_key) DO UPDATE SET
-			status = 'running', attempts = r.attempts + 1, lease_owner = excluded.lease_owner,
+			job = excluded.job, status = 'running', attempts = r.attempts + 1, lease_owner = excluded.lease_owner,
 			lease_expires_at = excluded.lease_expires_at, fence = r.fence + 1,
 			started_at = now(), finished_at = NULL, dead_lettered_at = NULL, updated_at = now()
-		WHERE r.job = excluded.job AND r.status <> 'succeeded'
+		WHERE (r.job = excluded.job OR r.attempts = 0) AND r.status <> 'succeeded'
 			AND (r.status <> 'running' OR r.lease_expires_at < now())
 		RETURNING fence, attempts`,
 		req.RunKey, req.Job, req.ScheduledFor, params, req.RequestedBy, req.Owner, req.Lease.Milliseconds(),
@@ -83,6 +83,40 @@ func (l *Ledger) Claim(ctx context.Context, req ClaimRequest) (*Claim, error) {
 		return nil, err
 	}
 	return claim, nil
+}
+
+// Rejected describes a message that failed before its run could be claimed
+// (an unknown job, invalid params) but named its run key.
+type Rejected struct {
+	RunKey       string
+	Job          string
+	ScheduledFor time.Time
+	Params       map[string]json.RawMessage
+	RequestedBy  string
+	Error        string
+	ErrorClass   string
+}
+
+// RecordRejected stores a rejected message as a failed run with no
+// attempts, so that `enqueue --wait` and `runs show` can report the
+// rejection. A run already stored under the key is left unchanged. A later
+// claim of the key takes the row over, even for another job, because
+// nothing ran under it.
+func (l *Ledger) RecordRejected(ctx context.Context, rejected Rejected) error {
+	params, err := json.Marshal(rejected.Params)
+	if err != nil {
+		return fmt.Errorf("encoding params: %w", err)
+	}
+	_, err = l.pool.Exec(ctx, `
+		INSERT INTO batchport.runs (run_key, job, status, attempts, scheduled_for, params, requested_by,
+			error, error_class, finished_at)
+		VALUES ($1, $2, 'failed', 0, $3, $4, $5, $6, $7, now())
+		ON CONFLICT (run_key) DO NOTHING`,
+		rejected.RunKey, rejected.Job, rejected.ScheduledFor, params, rejected.RequestedBy, rejected.Error, rejected.ErrorClass)
+	if err != nil {
+		return fmt.Errorf("recording rejected run %q: %w", rejected.RunKey, err)
+	}
+	return nil
 }
 
 func (l *Ledger) explainRefusedClaim(ctx context.Context, req ClaimRequest) (*Claim, error) {

@@ -88,6 +88,8 @@ func (r *Runner) Execute(ctx context.Context, msg messages.Message, opts *Option
 	result := Result{Job: msg.Job}
 	run, handler, err := r.resolve(msg)
 	if err != nil {
+		result.RunKey = msg.RunKey
+		r.recordRejected(ctx, msg, err)
 		return r.failed(result, err)
 	}
 	result.RunKey = run.RunKey
@@ -125,6 +127,28 @@ func (r *Runner) Execute(ctx context.Context, msg messages.Message, opts *Option
 	}
 	result.Kind = Succeeded
 	return result
+}
+
+// recordRejected stores a message that failed to resolve for good in the
+// ledger, when the message names its run key, as `batchport enqueue` does.
+// A worker whose catalog lacks the job then shows `enqueue --wait` the
+// reason at once, rather than nothing until its timeout.
+func (r *Runner) recordRejected(ctx context.Context, msg messages.Message, err error) {
+	class, reason := failure.Classify(err)
+	if msg.RunKey == "" || class != failure.Permanent {
+		return
+	}
+	scheduledFor := r.now()
+	if msg.ScheduledFor != nil {
+		scheduledFor = *msg.ScheduledFor
+	}
+	recordCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	rejected := ledger.Rejected{RunKey: msg.RunKey, Job: msg.Job, ScheduledFor: scheduledFor, Params: msg.Params,
+		RequestedBy: msg.RequestedBy, Error: err.Error(), ErrorClass: string(class) + ":" + reason}
+	if recordErr := r.Ledger.RecordRejected(recordCtx, rejected); recordErr != nil {
+		r.Logger.Warn("ledger: recording a rejected message failed", "run_key", msg.RunKey, "job", msg.Job, "error", recordErr)
+	}
 }
 
 // DrillPrefix is the S3 folder of the exports of runs with NoDeliver.
