@@ -75,3 +75,32 @@ func TestMissingKnownHostsFailsBeforeExport(t *testing.T) {
 		t.Errorf("bucket holds %d objects after the failed run, want none: the export ran", len(out.Contents))
 	}
 }
+
+// A run key that already ran with some params must not run, resume or count
+// as done with other params: resuming would deliver the stored export under
+// the other params' file name.
+func TestRunKeyReusedWithOtherParams(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	tests := []struct {
+		name  string
+		extra []string
+	}{
+		{"after an export without delivery", []string{"--run-key", "reuse/exported", "--no-deliver"}},
+		{"after a delivery", []string{"--run-key", "reuse/delivered"}},
+	}
+	for _, test := range tests {
+		s.batchport(append([]string{"run", "partner-daily-orders", "-p", "date=2026-11-22"}, test.extra...)...)
+		_, stderr, err := s.run(append([]string{"run", "partner-daily-orders", "-p", "date=2026-11-21"}, test.extra...)...)
+		if err == nil {
+			t.Errorf("%s: the run key ran again with another date", test.name)
+			continue
+		}
+		if !strings.Contains(stderr, "[run_key_conflict]") || !strings.Contains(stderr, "date=2026-11-22") {
+			t.Errorf("%s: stderr = %q, want run_key_conflict naming the params it ran with", test.name, stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(s.env.SFTPRoot, s.sftpDir, "orders_2026-11-21.csv")); !os.IsNotExist(err) {
+		t.Errorf("a file for 2026-11-21 was delivered (stat error %v)", err)
+	}
+}

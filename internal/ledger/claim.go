@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -48,8 +51,8 @@ type Claim struct {
 	Steps map[string]json.RawMessage
 }
 
-// ErrRunKeyConflict is returned when a run key is already used by another job.
-var ErrRunKeyConflict = errors.New("run key already belongs to another job")
+// ErrRunKeyConflict is returned when a run key already ran for another job or with other params.
+var ErrRunKeyConflict = errors.New("run key already used by another job or with other params")
 
 // Claim takes the run key for the caller unless it already succeeded or
 // another worker holds a live lease. An expired lease is taken over, and
@@ -65,10 +68,12 @@ func (l *Ledger) Claim(ctx context.Context, req ClaimRequest) (*Claim, error) {
 			lease_owner, lease_expires_at, fence, started_at)
 		VALUES ($1, $2, 'running', 1, $3, $4, $5, $6, now() + $7 * interval '1 millisecond', 1, now())
 		ON CONFLICT (run_key) DO UPDATE SET
-			job = excluded.job, status = 'running', attempts = r.attempts + 1, lease_owner = excluded.lease_owner,
+			job = excluded.job, params = excluded.params,
+			scheduled_for = CASE WHEN r.attempts = 0 THEN excluded.scheduled_for ELSE r.scheduled_for END,
+			status = 'running', attempts = r.attempts + 1, lease_owner = excluded.lease_owner,
 			lease_expires_at = excluded.lease_expires_at, fence = r.fence + 1,
 			started_at = now(), finished_at = NULL, dead_lettered_at = NULL, updated_at = now()
-		WHERE (r.job = excluded.job OR r.attempts = 0) AND r.status <> 'succeeded'
+		WHERE (r.attempts = 0 OR (r.job = excluded.job AND r.params = excluded.params)) AND r.status <> 'succeeded'
 			AND (r.status <> 'running' OR r.lease_expires_at < now())
 		RETURNING fence, attempts`,
 		req.RunKey, req.Job, req.ScheduledFor, params, req.RequestedBy, req.Owner, req.Lease.Milliseconds(),
@@ -122,15 +127,21 @@ func (l *Ledger) RecordRejected(ctx context.Context, rejected Rejected) error {
 func (l *Ledger) explainRefusedClaim(ctx context.Context, req ClaimRequest) (*Claim, error) {
 	var job string
 	var status Status
+	var attempts int
+	var params map[string]string
 	var leaseExpiresAt *time.Time
-	err := l.pool.QueryRow(ctx, "SELECT job, status, lease_expires_at FROM batchport.runs WHERE run_key = $1", req.RunKey).
-		Scan(&job, &status, &leaseExpiresAt)
+	err := l.pool.QueryRow(ctx, "SELECT job, status, attempts, params, lease_expires_at FROM batchport.runs WHERE run_key = $1", req.RunKey).
+		Scan(&job, &status, &attempts, &params, &leaseExpiresAt)
 	if err != nil {
 		return nil, fmt.Errorf("reading run %q after a rejected claim: %w", req.RunKey, err)
 	}
 	switch {
-	case job != req.Job:
-		return nil, fmt.Errorf("run key %q for job %s: %w (%s)", req.RunKey, req.Job, ErrRunKeyConflict, job)
+	case attempts > 0 && job != req.Job:
+		return nil, fmt.Errorf("run key %q for job %s: %w: it belongs to job %s; use another run key", req.RunKey, req.Job, ErrRunKeyConflict, job)
+	case attempts > 0 && !maps.Equal(params, req.Params):
+		// Resuming would deliver the stored export under the other params' names.
+		return nil, fmt.Errorf("run key %q: %w: it ran with params %s, this message has %s; use another run key",
+			req.RunKey, ErrRunKeyConflict, formatParams(params), formatParams(req.Params))
 	case status == Succeeded:
 		return &Claim{Outcome: AlreadySucceeded, RunKey: req.RunKey}, nil
 	case leaseExpiresAt != nil:
@@ -225,4 +236,13 @@ func (l *Ledger) fenced(ctx context.Context, claim *Claim, write func(pgx.Tx) er
 		}
 		return nil
 	})
+}
+
+// formatParams prints params sorted by name, as name=value pairs.
+func formatParams(params map[string]string) string {
+	pairs := make([]string, 0, len(params))
+	for _, name := range slices.Sorted(maps.Keys(params)) {
+		pairs = append(pairs, name+"="+params[name])
+	}
+	return "{" + strings.Join(pairs, " ") + "}"
 }
