@@ -2,12 +2,14 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/batchport/batchport/internal/failpoint"
 	"github.com/batchport/batchport/internal/runner"
@@ -43,8 +45,21 @@ func (w *Worker) handle(ctx context.Context, message types.Message) {
 		log.Info("job succeeded", "attempt", result.Attempt, "duration_ms", result.Duration.Milliseconds())
 
 	case runner.Busy:
-		wait := time.Until(result.LeaseExpiresAt) + time.Second
-		w.setVisibility(message, clampVisibility(wait))
+		wait := clampVisibility(time.Until(result.LeaseExpiresAt) + time.Second)
+		// Each receive counts toward the queue's limit, and the holder
+		// extends its lease for as long as it runs, so a duplicate of a long
+		// run would reach the DLQ. Before its last receive it goes back to
+		// the queue as a new message, with a receive count of zero.
+		if w.config.MaxReceiveCount > 1 && receiveCount >= w.config.MaxReceiveCount-1 {
+			if err := w.requeue(message, wait); err != nil {
+				log.Warn("worker: requeueing a busy message failed, hiding it instead", "error", err)
+			} else {
+				log.Info("busy: run key held by another worker, message sent again with a delay before its receive limit",
+					"lease_expires_at", result.LeaseExpiresAt, "delay_s", int(min(wait, maxDelay).Seconds()))
+				return
+			}
+		}
+		w.setVisibility(message, wait)
 		log.Info("busy: run key held by another worker, message hidden until its lease ends", "lease_expires_at", result.LeaseExpiresAt)
 
 	case runner.Retry:
@@ -113,4 +128,27 @@ func (w *Worker) markDeadLettered(log *slog.Logger, runKey string) {
 	if err := recorder.MarkDeadLettered(ctx, runKey); err != nil {
 		log.Warn("ledger: recording the dead letter failed", "error", err)
 	}
+}
+
+// maxDelay is SQS's limit on a message's DelaySeconds.
+const maxDelay = 15 * time.Minute
+
+// requeue sends message's body to the queue again, delayed by up to wait,
+// then deletes message. If the delete fails, both copies stay, and the
+// ledger runs the run key once.
+func (w *Worker) requeue(message types.Message, wait time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := w.queue.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl:     aws.String(w.config.QueueURL),
+		MessageBody:  message.Body,
+		DelaySeconds: int32(min(wait, maxDelay) / time.Second),
+	})
+	if err != nil {
+		return fmt.Errorf("sending the message again: %w", err)
+	}
+	if err := w.deleteMessage(message); err != nil {
+		return fmt.Errorf("deleting the original after sending it again: %w", err)
+	}
+	return nil
 }

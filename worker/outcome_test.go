@@ -320,3 +320,50 @@ func TestDeadLetterLongErrorTruncated(t *testing.T) {
 		}
 	})
 }
+
+// A busy message on its second-to-last receive goes back to the queue as a
+// new message, so that the duplicate of a long run does not reach the DLQ.
+func TestOutcomeBusyRequeuedBeforeLimit(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		receiveCount int
+		wantOps      []string
+	}{
+		{"first receive", 1, []string{"visibility rh-m1"}},
+		{"second-to-last receive", 2, []string{"send", "delete rh-m1"}},
+		{"last receive", 3, []string{"send", "delete rh-m1"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				body := `{"version":1,"job":"daily-orders"}`
+				queue := &fakeQueue{script: []receiveStep{{messages: []types.Message{sqsMessage("m1", tc.receiveCount, body)}}}}
+				executor := &fakeExecutor{run: func(context.Context, string) runner.Result {
+					return runner.Result{Kind: runner.Busy, LeaseExpiresAt: time.Now().Add(90 * time.Second)}
+				}}
+				cfg := testConfig()
+				cfg.MaxReceiveCount = 3
+				worker := startWorker(t, queue, executor, cfg, nil)
+				synctest.Wait()
+				if err := worker.shutdown(); err != nil {
+					t.Fatalf("Run: %v", err)
+				}
+
+				if got := queue.ops(); !slices.Equal(got, tc.wantOps) {
+					t.Fatalf("queue calls = %v, want %v", got, tc.wantOps)
+				}
+				if sends := queue.callsOf("send"); len(sends) == 1 {
+					send := sends[0].send
+					if aws.ToString(send.QueueUrl) != testQueueURL || aws.ToString(send.MessageBody) != body {
+						t.Errorf("sent %q to %s, want the same body to the job queue", aws.ToString(send.MessageBody), aws.ToString(send.QueueUrl))
+					}
+					if send.DelaySeconds < 90 || send.DelaySeconds > 92 {
+						t.Errorf("delay = %d s, want about 91 s, when the lease ends", send.DelaySeconds)
+					}
+				}
+			})
+		})
+	}
+}
