@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -33,7 +34,15 @@ With --wait, follow the run in the ledger until it succeeds or fails for good.`,
 			if wait && timeout <= 0 {
 				return invalidInput(fmt.Errorf("--timeout %s is invalid: use a positive duration such as 30m", timeout))
 			}
-			msg, err := enqueue(cmd.Context(), a, args[0], &flags)
+			if !wait && (cmd.Flags().Changed("json") || cmd.Flags().Changed("timeout")) {
+				return invalidInput(errors.New("--json and --timeout apply only with --wait"))
+			}
+			// With --json, stdout carries only the run's JSON document.
+			notes := a.streams.Out
+			if asJSON {
+				notes = a.streams.Err
+			}
+			msg, err := enqueue(cmd.Context(), a, args[0], &flags, notes)
 			if err != nil {
 				return err
 			}
@@ -50,7 +59,7 @@ With --wait, follow the run in the ledger until it succeeds or fails for good.`,
 	return cmd
 }
 
-func enqueue(ctx context.Context, a *app, job string, flags *runFlags) (messages.Message, error) {
+func enqueue(ctx context.Context, a *app, job string, flags *runFlags, notes io.Writer) (messages.Message, error) {
 	cfg, err := a.config(ctx)
 	if err != nil {
 		return messages.Message{}, err
@@ -74,7 +83,7 @@ func enqueue(ctx context.Context, a *app, job string, flags *runFlags) (messages
 	if err != nil {
 		return messages.Message{}, fmt.Errorf("sending to %s: %w", cfg.QueueURL, err)
 	}
-	fmt.Fprintf(a.streams.Out, "enqueued %s run key %s (message %s)\n", msg.Job, msg.RunKey, aws.ToString(out.MessageId))
+	fmt.Fprintf(notes, "enqueued %s run key %s (message %s)\n", msg.Job, msg.RunKey, aws.ToString(out.MessageId))
 	return msg, nil
 }
 

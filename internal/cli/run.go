@@ -43,6 +43,11 @@ give the job a backup key template with {{.RunKey}} so drills do not take the re
 			}
 			limitMemory(1)
 			result := r.Execute(ctx, msg, &runner.Options{NoDeliver: noDeliver})
+			// With --json, stdout carries only the run's JSON document.
+			notes := a.streams.Out
+			if asJSON {
+				notes = a.streams.Err
+			}
 			switch result.Kind {
 			case runner.Busy:
 				return fmt.Errorf("run %s is held by another worker until %s", result.RunKey, result.LeaseExpiresAt.Format("15:04:05 MST"))
@@ -53,10 +58,10 @@ give the job a backup key template with {{.RunKey}} so drills do not take the re
 				printFailedRun(ctx, a, r, result.RunKey, asJSON)
 				return fmt.Errorf("run %s failed permanently [%s]: %w", result.RunKey, result.Reason, result.Err)
 			case runner.Duplicate:
-				fmt.Fprintf(a.streams.Out, "run key %s already succeeded; nothing was run\n", result.RunKey)
+				fmt.Fprintf(notes, "run key %s already succeeded; nothing was run\n", result.RunKey)
 			case runner.Succeeded:
 				if noDeliver {
-					fmt.Fprintf(a.streams.Out, "exported without delivery (--no-deliver)\n")
+					fmt.Fprintf(notes, "exported without delivery (--no-deliver)\n")
 				}
 			}
 			run, err := r.Ledger.Get(ctx, result.RunKey)

@@ -20,6 +20,7 @@ func TestInvalidFlagValuesRejected(t *testing.T) {
 		{[]string{"runs", "list", "--limit", "-1"}, "--limit -1 is invalid"},
 		{[]string{"enqueue", "partner-daily-orders", "--wait", "--timeout", "0s"}, "--timeout 0s is invalid"},
 		{[]string{"schedules", "next", "partner-daily-orders", "--count", "0"}, "--count 0 is invalid"},
+		{[]string{"enqueue", "partner-daily-orders", "--json"}, "--json and --timeout apply only with --wait"},
 	}
 	for _, test := range tests {
 		_, stderr, err := s.run(test.args...)

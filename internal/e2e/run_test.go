@@ -104,3 +104,23 @@ func TestRunKeyReusedWithOtherParams(t *testing.T) {
 		t.Errorf("a file for 2026-11-21 was delivered (stat error %v)", err)
 	}
 }
+
+// With --json, stdout is one JSON run record, whatever notes the command adds.
+func TestJSONOutputIsOneDocument(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	s.startWorker()
+	commands := [][]string{
+		{"run", "partner-daily-orders", "-p", "date=2026-11-18", "--run-key", "json/drill", "--no-deliver", "--json"},
+		{"run", "partner-daily-orders", "-p", "date=2026-11-17", "--json"},
+		{"run", "partner-daily-orders", "-p", "date=2026-11-17", "--json"}, // a duplicate now
+		{"enqueue", "partner-daily-orders", "-p", "date=2026-11-16", "--wait", "--timeout", "60s", "--json"},
+	}
+	for _, args := range commands {
+		stdout := s.batchport(args...)
+		var run ledgerRun
+		if err := json.Unmarshal([]byte(stdout), &run); err != nil {
+			t.Errorf("batchport %s: stdout is not one JSON document: %v: %q", strings.Join(args, " "), err, stdout)
+		}
+	}
+}
