@@ -70,11 +70,16 @@ func (h *SQLExport) Execute(ctx context.Context, exec *Execution) error {
 	if done {
 		h.Logger.InfoContext(ctx, "export: resuming from the S3 snapshot", "run_key", exec.Run.RunKey, "s3_key", export.Key, "rows", export.Rows)
 	} else {
-		// A destination whose key or known_hosts variable is missing fails
-		// here, before the query runs, rather than after the export is stored.
+		// A destination whose key or known_hosts variable is missing or does
+		// not parse fails here, before the query runs, rather than after the
+		// export is stored.
 		if !exec.NoDeliver {
 			for _, delivery := range exec.Run.Deliveries {
-				if _, err := h.sftpTarget(delivery.SFTP); err != nil {
+				target, err := h.sftpTarget(delivery.SFTP)
+				if err != nil {
+					return err
+				}
+				if err := target.Check(); err != nil {
 					return err
 				}
 			}

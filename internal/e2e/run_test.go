@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -122,5 +123,30 @@ func TestJSONOutputIsOneDocument(t *testing.T) {
 		if err := json.Unmarshal([]byte(stdout), &run); err != nil {
 			t.Errorf("batchport %s: stdout is not one JSON document: %v: %q", strings.Join(args, " "), err, stdout)
 		}
+	}
+}
+
+// known_hosts content that does not parse, like a missing variable, fails
+// the run before its query runs.
+func TestInvalidKnownHostsFailsBeforeExport(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	s.addExportJob("orders", jobSpec{query: someOrders, knownHostsEnv: "BATCHPORT_TEST_BAD_KNOWN_HOSTS"})
+
+	cmd := exec.Command(binary, "run", "orders", "-p", "k=a")
+	cmd.Env = append(s.environ(), "BATCHPORT_TEST_BAD_KNOWN_HOSTS=not a known_hosts line")
+	output, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatal("run succeeded with known_hosts content that does not parse")
+	}
+	if !strings.Contains(string(output), "[sftp_known_hosts_invalid]") {
+		t.Errorf("output = %q, want a sftp_known_hosts_invalid failure", output)
+	}
+	out, err := testenv.S3Client(t).ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Contents) != 0 {
+		t.Errorf("bucket holds %d objects after the failed run, want none: the export ran", len(out.Contents))
 	}
 }

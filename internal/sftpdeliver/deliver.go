@@ -51,6 +51,18 @@ type Client struct {
 // RequestSize returns the size of each read and write request, from the server's reported limits.
 func (c *Client) RequestSize() int { return c.requestSize }
 
+// Check parses the target's private key and known_hosts without connecting,
+// so that unusable content fails before the work whose result it delivers.
+func (t Target) Check() error {
+	if _, err := newHostKeyChecker(t.KnownHosts, t.KnownHostsSource); err != nil {
+		return err
+	}
+	if _, err := ssh.ParsePrivateKey(t.PrivateKey); err != nil {
+		return fmt.Errorf("%s: %w: use a PEM or OpenSSH key without a passphrase", t.KeySource, ErrInvalidKey)
+	}
+	return nil
+}
+
 // Dial connects and authenticates, verifying the host key against the target's known_hosts.
 func Dial(ctx context.Context, target Target) (*Client, error) {
 	checker, err := newHostKeyChecker(target.KnownHosts, target.KnownHostsSource)
