@@ -9,9 +9,9 @@ script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 failures=0
 
-# Prints one status line for a server: its name, address, pid and whether it responds.
+# Prints one status line for a server: its name, listening address, pid and whether it responds.
 report() {
-	local name=$1 port=$2 pid=$3
+	local name=$1 address=$2 pid=$3
 	shift 3
 	local state=down
 	if "$@" >/dev/null 2>&1; then
@@ -19,15 +19,15 @@ report() {
 	else
 		failures=$((failures + 1))
 	fi
-	printf '%-11s %-16s %-5s pid %s\n' "$name" "$LOCAL_ADDRESS:$port" "$state" "${pid:--}"
+	printf '%-11s %-16s %-5s pid %s\n' "$name" "$address" "$state" "${pid:--}"
 }
 
-report postgresql "$PG_PORT" "" pg_isready -q -h "$LOCAL_ADDRESS" -p "$PG_PORT"
-report versitygw "$S3_PORT" "$(running_pid "$RUN_DIR/versitygw.pid" "posix --sidecar $S3_META_DIR $S3_DATA_DIR" || true)" \
+report postgresql "$LOCAL_ADDRESS:$PG_PORT" "" pg_isready -q -h "$LOCAL_ADDRESS" -p "$PG_PORT"
+report versitygw "$LOCAL_ADDRESS:$S3_PORT" "$(running_pid "$RUN_DIR/versitygw.pid" "posix --sidecar $S3_META_DIR $S3_DATA_DIR" || true)" \
 	http_responds "$S3_PORT"
-report fauxqs "$SQS_PORT" "$(running_pid "$RUN_DIR/fauxqs.pid" "$FAUXQS_CLI" || true)" \
+report fauxqs "0.0.0.0:$SQS_PORT" "$(running_pid "$RUN_DIR/fauxqs.pid" "$FAUXQS_CLI" || true)" \
 	http_responds "$SQS_PORT" /health
-report sshd "$SFTP_PORT" "$(running_pid "$SSHD_PID_FILE" "$SSHD_CONFIG" || true)" \
+report sshd "$LOCAL_ADDRESS:$SFTP_PORT" "$(running_pid "$SSHD_PID_FILE" "$SSHD_CONFIG" || true)" \
 	ssh_responds "$SFTP_PORT"
 
 if [[ -f $ENV_FILE ]]; then

@@ -343,7 +343,7 @@ print_summary() {
 	printf '%-11s %-16s log %s\n' \
 		postgresql "$LOCAL_ADDRESS:$PG_PORT" "$PG_LOG" \
 		versitygw "$LOCAL_ADDRESS:$S3_PORT" "$VERSITYGW_LOG" \
-		fauxqs "$LOCAL_ADDRESS:$SQS_PORT" "$FAUXQS_LOG" \
+		fauxqs "0.0.0.0:$SQS_PORT" "$FAUXQS_LOG" \
 		sshd "$LOCAL_ADDRESS:$SFTP_PORT" "$SSHD_LOG"
 	printf 'env file: %s (load it with: . %s)\n' "$ENV_FILE" "$ENV_FILE"
 }
