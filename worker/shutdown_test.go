@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"testing"
 	"testing/synctest"
@@ -95,7 +96,8 @@ func TestShutdownReleasesLatePoll(t *testing.T) {
 			delay:    15 * time.Second,
 		}}}
 		executor := &fakeExecutor{run: resultAfter(0, runner.Result{Kind: runner.Succeeded})}
-		worker := startWorker(t, queue, executor, testConfig(), nil)
+		logs := &syncBuffer{}
+		worker := startWorker(t, queue, executor, testConfig(), slog.New(slog.NewJSONHandler(logs, nil)))
 
 		time.Sleep(5 * time.Second)
 		shutdownAt := time.Now()
@@ -122,6 +124,16 @@ func TestShutdownReleasesLatePoll(t *testing.T) {
 		}
 		if queue.pollsCancelled != 0 {
 			t.Errorf("polls cancelled = %d, want 0: a poll in progress ends by itself, so SQS hands out nothing to a request that went away", queue.pollsCancelled)
+		}
+		// The receive counts toward the queue's limit, so each release is logged.
+		released := 0
+		for _, record := range logs.records(t) {
+			if record["msg"] == "worker: message received during shutdown, released unrun" {
+				released++
+			}
+		}
+		if released != 2 {
+			t.Errorf("release log lines = %d, want 2, one per message", released)
 		}
 	})
 }
