@@ -42,6 +42,7 @@ With --wait, follow the run in the ledger until it succeeds or fails for good.`,
 			if asJSON {
 				notes = a.streams.Err
 			}
+			sentAt := time.Now()
 			msg, err := enqueue(cmd.Context(), a, args[0], &flags, notes)
 			if err != nil {
 				return err
@@ -49,7 +50,7 @@ With --wait, follow the run in the ledger until it succeeds or fails for good.`,
 			if !wait {
 				return nil
 			}
-			return waitForRun(cmd, a, msg.RunKey, timeout, asJSON)
+			return waitForRun(cmd, a, msg.RunKey, timeout, asJSON, sentAt, notes)
 		},
 	}
 	flags.register(cmd)
@@ -89,7 +90,7 @@ func enqueue(ctx context.Context, a *app, job string, flags *runFlags, notes io.
 
 // waitForRun polls the ledger, printing each change of status, until the
 // run succeeds, fails permanently, or timeout passes.
-func waitForRun(cmd *cobra.Command, a *app, runKey string, timeout time.Duration, asJSON bool) error {
+func waitForRun(cmd *cobra.Command, a *app, runKey string, timeout time.Duration, asJSON bool, sentAt time.Time, notes io.Writer) error {
 	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 	defer cancel()
 	l, err := a.runLedger(ctx)
@@ -119,6 +120,9 @@ func waitForRun(cmd *cobra.Command, a *app, runKey string, timeout time.Duration
 			lastSeen = seen
 			switch {
 			case run.Status == ledger.Succeeded:
+				if run.FinishedAt != nil && run.FinishedAt.Before(sentAt) {
+					fmt.Fprintf(notes, "run key %s had already succeeded before this message; the worker deletes it as a duplicate and runs nothing\n", runKey)
+				}
 				return printRun(out, run, asJSON)
 			case run.Status == ledger.Failed && strings.HasPrefix(run.ErrorClass, "permanent"):
 				if err := printRun(out, run, asJSON); err != nil {

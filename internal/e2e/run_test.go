@@ -124,6 +124,15 @@ func TestJSONOutputIsOneDocument(t *testing.T) {
 			t.Errorf("batchport %s: stdout is not one JSON document: %v: %q", strings.Join(args, " "), err, stdout)
 		}
 	}
+
+	// The same enqueue again is a duplicate, and --wait says so.
+	_, stderr, err := s.run(commands[len(commands)-1]...)
+	if err != nil {
+		t.Fatalf("enqueue --wait of a duplicate: %v: %s", err, stderr)
+	}
+	if !strings.Contains(stderr, "had already succeeded before this message") {
+		t.Errorf("enqueue --wait of a duplicate: stderr = %q, want it to say the run key had already succeeded", stderr)
+	}
 }
 
 // known_hosts content that does not parse, like a missing variable, fails
