@@ -5,11 +5,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/batchport/batchport/internal/catalog"
 )
 
-// The job.yaml example in the README is what people copy, so it must load.
+// The job.yaml example in the README is what people copy, so it must be
+// valid once its placeholders are filled in.
 func TestReadmeJobExampleLoads(t *testing.T) {
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
@@ -24,17 +26,36 @@ func TestReadmeJobExampleLoads(t *testing.T) {
 		t.Fatal("README.md's yaml block does not end")
 	}
 
-	dir := filepath.Join(t.TempDir(), "partner-daily-orders")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "job.yaml"), []byte(example), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "query.sql"), []byte("select 1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := catalog.LoadJob(dir); err != nil {
-		t.Fatalf("the README's job.yaml example does not load: %v", err)
+	// The example's runbook values are "..." for the reader to fill in,
+	// which validation rejects, so they are filled here.
+	filled := strings.ReplaceAll(example, ": ...", ": text for the on-call engineer")
+	for _, tc := range []struct {
+		name      string
+		yaml      string
+		wantValid bool
+	}{{"as printed", example, false}, {"filled in", filled, true}} {
+		root := t.TempDir()
+		dir := filepath.Join(root, "partner-daily-orders")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "job.yaml"), []byte(tc.yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "query.sql"), []byte("select 1\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := catalog.Load(root)
+		if err != nil {
+			t.Fatalf("%s: loading the README's example: %v", tc.name, err)
+		}
+		c.Validate(time.Now(), nil)
+		problem := c.Problems()["partner-daily-orders"]
+		if tc.wantValid && problem != nil {
+			t.Errorf("%s: the README's job.yaml example is invalid: %v", tc.name, problem)
+		}
+		if !tc.wantValid && problem == nil {
+			t.Errorf("%s: the example with its \"...\" placeholders passed validation", tc.name)
+		}
 	}
 }

@@ -68,8 +68,11 @@ func (j *Job) Validate(now time.Time) error {
 func (j *Job) validateDescription() error {
 	var errs []error
 	missing := func(key, value string) {
-		if strings.TrimSpace(value) == "" {
+		switch text := strings.TrimSpace(value); {
+		case text == "":
 			errs = append(errs, fmt.Errorf("%s is missing", key))
+		case isPlaceholder(text):
+			errs = append(errs, fmt.Errorf("%s is a placeholder (%q): write the text the on-call engineer needs", key, text))
 		}
 	}
 	missing("description", j.Description)
@@ -182,4 +185,17 @@ func (j *Job) DatabaseEnv() string {
 		return "DATABASE_URL"
 	}
 	return j.Export.DatabaseEnv
+}
+
+// isPlaceholder reports whether text is a stand-in left from a template,
+// such as the README's "..." or a TODO.
+func isPlaceholder(text string) bool {
+	if strings.Trim(text, ".…") == "" {
+		return true
+	}
+	switch strings.ToUpper(strings.Trim(text, ".:!- ")) {
+	case "TODO", "TBD", "FIXME", "XXX":
+		return true
+	}
+	return false
 }

@@ -68,6 +68,9 @@ func TestValidateErrors(t *testing.T) {
 		{"missing runbook why", func(t *testing.T, j *Job) { j.Runbook.Why = "" }, []string{"runbook.why is missing"}},
 		{"missing runbook impact", func(t *testing.T, j *Job) { j.Runbook.ImpactIfStopped = "" }, []string{"runbook.impact_if_stopped is missing"}},
 		{"missing runbook switch back", func(t *testing.T, j *Job) { j.Runbook.SwitchBack = "" }, []string{"runbook.switch_back is missing"}},
+		{"placeholder runbook why", func(t *testing.T, j *Job) { j.Runbook.Why = "..." }, []string{`runbook.why is a placeholder ("...")`}},
+		{"placeholder runbook impact", func(t *testing.T, j *Job) { j.Runbook.ImpactIfStopped = "TODO" }, []string{`runbook.impact_if_stopped is a placeholder ("TODO")`}},
+		{"placeholder owner", func(t *testing.T, j *Job) { j.Owner = "tbd" }, []string{`owner is a placeholder ("tbd")`}},
 		{
 			name:    "missing whole runbook",
 			change:  func(t *testing.T, j *Job) { j.Runbook = Runbook{} },
