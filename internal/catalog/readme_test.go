@@ -59,3 +59,23 @@ func TestReadmeJobExampleLoads(t *testing.T) {
 		}
 	}
 }
+
+// README.ja.md shows the same job.yaml example as README.md.
+func TestReadmeExamplesInStep(t *testing.T) {
+	var examples []string
+	for _, name := range []string{"README.md", "README.ja.md"} {
+		readme, err := os.ReadFile(filepath.Join("..", "..", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, rest, found := strings.Cut(string(readme), "```yaml\n")
+		if !found {
+			t.Fatalf("%s has no yaml block", name)
+		}
+		example, _, _ := strings.Cut(rest, "```")
+		examples = append(examples, example)
+	}
+	if examples[0] != examples[1] {
+		t.Errorf("the job.yaml examples of README.md and README.ja.md differ:\n%s\n---\n%s", examples[0], examples[1])
+	}
+}
