@@ -6,9 +6,12 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
+# .dockerignore leaves out .git, so the commit comes in as an argument:
+# docker build --build-arg VERSION=1.2.3 --build-arg COMMIT=$(git rev-parse HEAD) .
 ARG VERSION=dev
+ARG COMMIT=
 RUN CGO_ENABLED=0 go build -trimpath \
-      -ldflags "-s -w -X github.com/batchport/batchport/internal/cli.Version=${VERSION}" \
+      -ldflags "-s -w -X github.com/batchport/batchport/internal/cli.Version=${VERSION} -X github.com/batchport/batchport/internal/cli.Commit=${COMMIT}" \
       -o /out/batchport ./cmd/batchport
 
 FROM gcr.io/distroless/static-debian12:nonroot

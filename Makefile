@@ -14,7 +14,7 @@ help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## Build bin/batchport
-	go build -o $(BIN) ./cmd/batchport
+	go build -ldflags "-X github.com/batchport/batchport/internal/cli.Commit=$$(git rev-parse HEAD 2>/dev/null)" -o $(BIN) ./cmd/batchport
 
 stack-up: ## Install (if missing) and start the local stack (on 127.0.0.1; fauxqs on every interface)
 	bash deploy/local/up.sh

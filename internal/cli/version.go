@@ -11,6 +11,10 @@ import (
 // Version is set at build time with -ldflags "-X github.com/batchport/batchport/internal/cli.Version=...".
 var Version = "dev"
 
+// Commit is set at build time with -ldflags "-X github.com/batchport/batchport/internal/cli.Commit=..."
+// where the build has no .git folder to read the commit from, as in the Dockerfile.
+var Commit = ""
+
 func newVersionCommand(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
@@ -18,6 +22,9 @@ func newVersionCommand(a *app) *cobra.Command {
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, args []string) {
 			commit, modified := "unknown", ""
+			if Commit != "" {
+				commit = Commit
+			}
 			if info, ok := debug.ReadBuildInfo(); ok {
 				for _, setting := range info.Settings {
 					switch setting.Key {
