@@ -25,11 +25,12 @@ On SIGTERM or SIGINT the worker stops receiving, gives running jobs BATCHPORT_DR
 to finish, then cancels them and makes their messages visible again.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
-			defer stop()
-			// A second signal while the process closes the ledger and exits
-			// must not end it with the default action (status 143).
-			defer signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
+			// The handler stays registered until the process exits, so a
+			// second signal while the worker drains, closes the ledger and
+			// exits never meets the default action (status 143). Changing
+			// the disposition on the way out, with signal.Ignore or stop,
+			// leaves a moment when a signal in flight ends the process.
+			ctx, _ := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			return runWorker(ctx, a)
 		},
 	}
