@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/batchport/batchport/internal/testenv"
 )
 
 // A worker deployed before a job was added rejects the job's messages as
@@ -56,5 +59,23 @@ func TestRejectedRunKeyFreeForOtherJob(t *testing.T) {
 	out := s.batchport("enqueue", "partner-daily-orders", "-p", "date=2026-11-24", "--run-key", "shared/1", "--wait", "--timeout", "60s")
 	if !strings.Contains(out, "succeeded") {
 		t.Errorf("enqueue --wait output = %q, want the run succeeded under the rejected run key", out)
+	}
+}
+
+// A rejected message's params are stored as text, whatever their JSON type,
+// so that runs list and runs show can read the row.
+func TestRejectedParamsReadable(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	s.startWorker()
+	s.send(`{"version": 1, "job": "no-such-job", "run_key": "typed/1", "params": {"n": 5, "on": true, "day": "2026-11-25"}}`)
+
+	var run ledgerRun
+	testenv.WaitFor(t, 30*time.Second, "the rejected run in the ledger", func() bool {
+		out, _, err := s.run("runs", "show", "typed/1", "--json")
+		return err == nil && json.Unmarshal([]byte(out), &run) == nil && run.Status == "failed"
+	})
+	if _, stderr, err := s.run("runs", "list"); err != nil {
+		t.Errorf("runs list with a rejected run: %v: %s", err, stderr)
 	}
 }

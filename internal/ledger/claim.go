@@ -96,7 +96,7 @@ type Rejected struct {
 	RunKey       string
 	Job          string
 	ScheduledFor time.Time
-	Params       map[string]json.RawMessage
+	Params       map[string]string
 	RequestedBy  string
 	Error        string
 	ErrorClass   string

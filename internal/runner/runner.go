@@ -5,6 +5,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -144,7 +145,16 @@ func (r *Runner) recordRejected(ctx context.Context, msg messages.Message, err e
 	}
 	recordCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	rejected := ledger.Rejected{RunKey: msg.RunKey, Job: msg.Job, ScheduledFor: scheduledFor, Params: msg.Params,
+	// The ledger keeps params as text, as a claimed run's resolved params are.
+	params := make(map[string]string, len(msg.Params))
+	for name, raw := range msg.Params {
+		var text string
+		if json.Unmarshal(raw, &text) != nil {
+			text = string(raw)
+		}
+		params[name] = text
+	}
+	rejected := ledger.Rejected{RunKey: msg.RunKey, Job: msg.Job, ScheduledFor: scheduledFor, Params: params,
 		RequestedBy: msg.RequestedBy, Error: err.Error(), ErrorClass: string(class) + ":" + reason}
 	if recordErr := r.Ledger.RecordRejected(recordCtx, rejected); recordErr != nil {
 		r.Logger.Warn("ledger: recording a rejected message failed", "run_key", msg.RunKey, "job", msg.Job, "error", recordErr)
