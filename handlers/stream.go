@@ -142,6 +142,9 @@ func (l *liveDelivery) abandon() {
 }
 
 // closeAll ends every live delivery's input, with cause (nil for a complete export).
+// NOTE: the wait for each delivery to drain its buffer (up to liveBufferSize)
+// and its last acknowledgements has no stall watchdog: a server that stops
+// reading here holds the export until the job's timeout cancels it.
 func (w *liveWriter) closeAll(cause error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
