@@ -54,25 +54,29 @@ func (c *Client) RequestSize() int { return c.requestSize }
 // Check parses the target's private key and known_hosts without connecting,
 // so that unusable content fails before the work whose result it delivers.
 func (t Target) Check() error {
-	if _, err := newHostKeyChecker(t.KnownHosts, t.KnownHostsSource); err != nil {
-		return err
+	_, _, err := t.parse()
+	return err
+}
+
+// parse reads the target's known_hosts and private key.
+func (t Target) parse() (*hostKeyChecker, ssh.Signer, error) {
+	checker, err := newHostKeyChecker(t.KnownHosts, t.KnownHostsSource)
+	if err != nil {
+		return nil, nil, err
 	}
-	if _, err := ssh.ParsePrivateKey(t.PrivateKey); err != nil {
-		return fmt.Errorf("%s: %w: use a PEM or OpenSSH key without a passphrase", t.KeySource, ErrInvalidKey)
+	signer, err := ssh.ParsePrivateKey(t.PrivateKey)
+	if err != nil {
+		// The parser's message does not include the key, but it is not shown either.
+		return nil, nil, fmt.Errorf("%s: %w: use a PEM or OpenSSH key without a passphrase", t.KeySource, ErrInvalidKey)
 	}
-	return nil
+	return checker, signer, nil
 }
 
 // Dial connects and authenticates, verifying the host key against the target's known_hosts.
 func Dial(ctx context.Context, target Target) (*Client, error) {
-	checker, err := newHostKeyChecker(target.KnownHosts, target.KnownHostsSource)
+	checker, signer, err := target.parse()
 	if err != nil {
 		return nil, err
-	}
-	signer, err := ssh.ParsePrivateKey(target.PrivateKey)
-	if err != nil {
-		// The parser's message does not include the key, but it is not shown either.
-		return nil, fmt.Errorf("%s: %w: use a PEM or OpenSSH key without a passphrase", target.KeySource, ErrInvalidKey)
 	}
 	config := &ssh.ClientConfig{
 		User:              target.User,
