@@ -37,11 +37,7 @@ With --wait, follow the run in the ledger until it succeeds or fails for good.`,
 			if !wait && (cmd.Flags().Changed("json") || cmd.Flags().Changed("timeout")) {
 				return invalidInput(errors.New("--json and --timeout apply only with --wait"))
 			}
-			// With --json, stdout carries only the run's JSON document.
-			notes := a.streams.Out
-			if asJSON {
-				notes = a.streams.Err
-			}
+			notes := a.notes(asJSON)
 			sentAt := time.Now()
 			msg, err := enqueue(cmd.Context(), a, args[0], &flags, notes)
 			if err != nil {

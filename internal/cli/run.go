@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/signal"
 	"syscall"
 
@@ -43,11 +44,7 @@ give the job a backup key template with {{.RunKey}} so drills do not take the re
 			}
 			limitMemory(1)
 			result := r.Execute(ctx, msg, &runner.Options{NoDeliver: noDeliver})
-			// With --json, stdout carries only the run's JSON document.
-			notes := a.streams.Out
-			if asJSON {
-				notes = a.streams.Err
-			}
+			notes := a.notes(asJSON)
 			switch result.Kind {
 			case runner.Busy:
 				return fmt.Errorf("run %s is held by another worker until %s", result.RunKey, result.LeaseExpiresAt.Format("15:04:05 MST"))
@@ -111,4 +108,13 @@ func printFailedRun(ctx context.Context, a *app, r *runner.Runner, runKey string
 		return
 	}
 	_ = printRun(a.streams.Out, run, true)
+}
+
+// notes returns where a command writes lines for people: stdout, or stderr
+// with --json, so that stdout carries only the run's JSON document.
+func (a *app) notes(asJSON bool) io.Writer {
+	if asJSON {
+		return a.streams.Err
+	}
+	return a.streams.Out
 }
