@@ -13,18 +13,7 @@ import (
 // The job.yaml example in the README is what people copy, so it must be
 // valid once its placeholders are filled in.
 func TestReadmeJobExampleLoads(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, found := strings.Cut(string(readme), "```yaml\n")
-	if !found {
-		t.Fatal("README.md has no yaml block")
-	}
-	example, _, found := strings.Cut(rest, "```")
-	if !found {
-		t.Fatal("README.md's yaml block does not end")
-	}
+	example := readmeExample(t, "README.md")
 
 	// The example's runbook values are "..." for the reader to fill in,
 	// which validation rejects, so they are filled here.
@@ -62,20 +51,26 @@ func TestReadmeJobExampleLoads(t *testing.T) {
 
 // README.ja.md shows the same job.yaml example as README.md.
 func TestReadmeExamplesInStep(t *testing.T) {
-	var examples []string
-	for _, name := range []string{"README.md", "README.ja.md"} {
-		readme, err := os.ReadFile(filepath.Join("..", "..", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, rest, found := strings.Cut(string(readme), "```yaml\n")
-		if !found {
-			t.Fatalf("%s has no yaml block", name)
-		}
-		example, _, _ := strings.Cut(rest, "```")
-		examples = append(examples, example)
+	english, japanese := readmeExample(t, "README.md"), readmeExample(t, "README.ja.md")
+	if english != japanese {
+		t.Errorf("the job.yaml examples of README.md and README.ja.md differ:\n%s\n---\n%s", english, japanese)
 	}
-	if examples[0] != examples[1] {
-		t.Errorf("the job.yaml examples of README.md and README.ja.md differ:\n%s\n---\n%s", examples[0], examples[1])
+}
+
+// readmeExample returns the first yaml block of the named README at the repository's root.
+func readmeExample(t *testing.T, name string) string {
+	t.Helper()
+	readme, err := os.ReadFile(filepath.Join("..", "..", name))
+	if err != nil {
+		t.Fatal(err)
 	}
+	_, rest, found := strings.Cut(string(readme), "```yaml\n")
+	if !found {
+		t.Fatalf("%s has no yaml block", name)
+	}
+	example, _, found := strings.Cut(rest, "```")
+	if !found {
+		t.Fatalf("%s's yaml block does not end", name)
+	}
+	return example
 }

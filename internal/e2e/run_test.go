@@ -57,8 +57,11 @@ func TestMissingKnownHostsFailsBeforeExport(t *testing.T) {
 	if err == nil {
 		t.Fatal("run succeeded without the known_hosts variable")
 	}
-	if !strings.Contains(stderr, "[config_missing]") || !strings.Contains(stderr, "BATCHPORT_TEST_UNSET_KNOWN_HOSTS is not set") {
-		t.Errorf("stderr = %q, want a config_missing error naming the variable", stderr)
+	if !strings.Contains(stderr, "[config_missing]") {
+		t.Errorf("stderr = %q, want a config_missing error", stderr)
+	}
+	if !strings.Contains(stderr, "BATCHPORT_TEST_UNSET_KNOWN_HOSTS is not set") {
+		t.Errorf("stderr = %q, want the error to name the unset variable", stderr)
 	}
 	// --json prints the failed run's record too, so a script reads one document either way.
 	var run ledgerRun
@@ -68,13 +71,7 @@ func TestMissingKnownHostsFailsBeforeExport(t *testing.T) {
 	if run.Status != "failed" {
 		t.Errorf("run --json status = %q, want failed", run.Status)
 	}
-	out, err := testenv.S3Client(t).ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(out.Contents) != 0 {
-		t.Errorf("bucket holds %d objects after the failed run, want none: the export ran", len(out.Contents))
-	}
+	s.checkBucketEmpty()
 }
 
 // A run key that already ran with some params must not run, resume or count
@@ -97,8 +94,11 @@ func TestRunKeyReusedWithOtherParams(t *testing.T) {
 			t.Errorf("%s: the run key ran again with another date", test.name)
 			continue
 		}
-		if !strings.Contains(stderr, "[run_key_conflict]") || !strings.Contains(stderr, "date=2026-11-22") {
-			t.Errorf("%s: stderr = %q, want run_key_conflict naming the params it ran with", test.name, stderr)
+		if !strings.Contains(stderr, "[run_key_conflict]") {
+			t.Errorf("%s: stderr = %q, want a run_key_conflict error", test.name, stderr)
+		}
+		if !strings.Contains(stderr, "date=2026-11-22") {
+			t.Errorf("%s: stderr = %q, want the error to name the params the key ran with", test.name, stderr)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(s.env.SFTPRoot, s.sftpDir, "orders_2026-11-21.csv")); !os.IsNotExist(err) {
@@ -125,7 +125,7 @@ func TestJSONOutputIsOneDocument(t *testing.T) {
 		}
 	}
 
-	// The same enqueue again is a duplicate, and --wait says so.
+	// The same enqueue again is a duplicate, and --wait reports it as one.
 	_, stderr, err := s.run(commands[len(commands)-1]...)
 	if err != nil {
 		t.Fatalf("enqueue --wait of a duplicate: %v: %s", err, stderr)
@@ -151,11 +151,17 @@ func TestInvalidKnownHostsFailsBeforeExport(t *testing.T) {
 	if !strings.Contains(string(output), "[sftp_known_hosts_invalid]") {
 		t.Errorf("output = %q, want a sftp_known_hosts_invalid failure", output)
 	}
-	out, err := testenv.S3Client(t).ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket)})
+	s.checkBucketEmpty()
+}
+
+// checkBucketEmpty checks that no run stored an object in the test's bucket.
+func (s *stack) checkBucketEmpty() {
+	s.t.Helper()
+	out, err := testenv.S3Client(s.t).ListObjectsV2(s.t.Context(), &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket)})
 	if err != nil {
-		t.Fatal(err)
+		s.t.Fatal(err)
 	}
 	if len(out.Contents) != 0 {
-		t.Errorf("bucket holds %d objects after the failed run, want none: the export ran", len(out.Contents))
+		s.t.Errorf("bucket holds %d objects after the failed run, want none: the export ran", len(out.Contents))
 	}
 }
