@@ -28,7 +28,7 @@ func (w *Worker) receive(ctx context.Context, n int) ([]types.Message, error) {
 func (w *Worker) releaseAll(messages []types.Message) {
 	for _, message := range messages {
 		w.setVisibility(message, 0)
-		// The receive still counts toward the queue's limit, so say so.
+		// The receive still counts toward the queue's limit, so the release is logged.
 		w.logger.Info("worker: message received during shutdown, released unrun",
 			"message_id", aws.ToString(message.MessageId), "receive_count", receiveCountOf(message))
 	}

@@ -10,10 +10,10 @@ import (
 )
 
 // SFTP request sizes. defaultRequestSize is pkg/sftp's default, the size its
-// documentation says all servers should support. A server that reports larger
-// limits through the limits@openssh.com extension (OpenSSH's sftp-server
-// reports 261120 bytes) gets requests up to maxRequestSize: a 488 MB upload
-// to the local sshd took 0.9-1.2 s instead of 1.1-1.5 s, with less CPU on both sides.
+// documentation expects all servers to support. A server that reports larger
+// limits through the limits@openssh.com extension gets requests up to
+// maxRequestSize; OpenSSH's sftp-server reports 261120 bytes. A 488 MB upload
+// to the local sshd then took 0.9-1.2 s instead of 1.1-1.5 s, with less CPU.
 const (
 	defaultRequestSize = 32 << 10
 	maxRequestSize     = 255 << 10
