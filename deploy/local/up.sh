@@ -90,9 +90,26 @@ adopt_server() {
 	return 1
 }
 
+# versitygw closes every connection after one response unless it runs with --keep-alive, so
+# each part of a multipart upload paid for a new connection; S3 keeps connections open. A
+# versitygw of ours started without the flag by an earlier up.sh is stopped here and started
+# again below. It keeps nothing in memory: the buckets and objects are files in the state folder.
+restart_without_keep_alive() {
+	local pattern=$1 pid
+	pid=$(running_pid "$VERSITYGW_PID_FILE" "$pattern") || pid=$(listener_pid "$S3_PORT") || return 0
+	[[ -n $pid ]] || return 0
+	local cmdline
+	cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 0
+	[[ $cmdline == *"$pattern"* && $cmdline != *" --keep-alive "* ]] || return 0
+	log "restarting versitygw (pid $pid) with --keep-alive"
+	echo "$pid" >"$VERSITYGW_PID_FILE"
+	stop_server versitygw "$VERSITYGW_PID_FILE" "$pattern"
+}
+
 start_versitygw() {
 	# The pattern is the end of the command line, which names this state folder's data.
 	local pattern="posix --sidecar $S3_META_DIR $S3_DATA_DIR"
+	restart_without_keep_alive "$pattern"
 	if ! running_pid "$VERSITYGW_PID_FILE" "$pattern" >/dev/null &&
 		! adopt_server versitygw "$S3_PORT" "$VERSITYGW_PID_FILE" "$pattern"; then
 		require_free_port versitygw "$S3_PORT"
@@ -101,7 +118,7 @@ start_versitygw() {
 		# does not need user extended attributes (tmpfs and overlay filesystems may lack them).
 		ROOT_ACCESS_KEY="$S3_ACCESS_KEY" ROOT_SECRET_KEY="$S3_SECRET_KEY" \
 			start_detached versitygw "$VERSITYGW_PID_FILE" "$VERSITYGW_LOG" \
-			"$VERSITYGW_BIN" --port "$LOCAL_ADDRESS:$S3_PORT" --region "$LOCAL_REGION" \
+			"$VERSITYGW_BIN" --port "$LOCAL_ADDRESS:$S3_PORT" --region "$LOCAL_REGION" --keep-alive \
 			posix --sidecar "$S3_META_DIR" "$S3_DATA_DIR"
 	fi
 	wait_for_server versitygw "$LOCAL_ADDRESS:$S3_PORT" "$VERSITYGW_LOG" 30 \
