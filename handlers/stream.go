@@ -23,23 +23,29 @@ import (
 type liveDelivery struct {
 	index    int
 	delivery catalog.Delivery
-	client   *sftpdeliver.Client
-	upload   *sftpdeliver.Upload
-	stop     func()
 
 	// pipe buffers the export for the writing goroutine, so a slow
 	// moment of the server does not hold up the COPY at once.
 	pipe *bufpipe.Pipe
 	done chan struct{}
+	// abandoned is cancelled to give the delivery up: it ends a dial in
+	// progress and closes the connection.
+	abandoned      context.Context
+	abandonNow     context.CancelFunc
 	// dropped is set by liveWriter, under its lock, once writes to pipe failed.
 	dropped bool
-	// err is set by the writing goroutine; read it only after done is closed.
-	err error
+
+	// Set by the writing goroutine; read them only after done is closed.
+	client *sftpdeliver.Client
+	upload *sftpdeliver.Upload
+	stop   func()
+	err    error
 }
 
-// startLiveDeliveries opens a temporary file on every destination not yet
-// delivered. A destination that cannot be opened is logged and left to the
-// delivery from S3.
+// startLiveDeliveries starts a writing goroutine for every destination not
+// yet delivered. Each dials its server while the COPY starts, and the
+// export's first bytes wait in its buffer meanwhile. A destination that
+// cannot be opened is left to the delivery from S3.
 func (h *SQLExport) startLiveDeliveries(ctx context.Context, exec *Execution) []*liveDelivery {
 	if exec.NoDeliver {
 		return nil
@@ -50,49 +56,55 @@ func (h *SQLExport) startLiveDeliveries(ctx context.Context, exec *Execution) []
 		if done, err := exec.Steps.Done(DeliverStep(i), &previous); err != nil || done {
 			continue
 		}
-		l, err := h.startLiveDelivery(ctx, i, delivery)
+		target, err := h.sftpTarget(delivery.SFTP)
 		if err != nil {
 			h.Logger.WarnContext(ctx, "deliver: cannot write during the export, will deliver from S3 after it",
 				"run_key", exec.Run.RunKey, "address", delivery.SFTP.Address, "error", err)
 			continue
 		}
-		live = append(live, l)
+		live = append(live, startLiveDelivery(ctx, i, delivery, target))
 	}
 	return live
 }
 
-func (h *SQLExport) startLiveDelivery(ctx context.Context, index int, delivery catalog.Delivery) (*liveDelivery, error) {
-	target, err := h.sftpTarget(delivery.SFTP)
-	if err != nil {
-		return nil, err
-	}
-	// The export waits for this dial, so a slow server gets a short budget
-	// and is delivered from S3 afterwards instead.
-	dialCtx, cancelDial := context.WithTimeout(ctx, liveDialTimeout)
-	defer cancelDial()
-	client, err := sftpdeliver.Dial(dialCtx, target)
-	if err != nil {
-		return nil, err
-	}
-	stop := client.CloseOnCancel(ctx)
-	upload, err := client.Create(delivery.RemotePath)
-	if err != nil {
-		stop()
-		client.Close()
-		return nil, err
-	}
-	pipe := bufpipe.New(liveBufferSize)
-	l := &liveDelivery{index: index, delivery: delivery, client: client, upload: upload, stop: stop,
-		pipe: pipe, done: make(chan struct{})}
+func startLiveDelivery(ctx context.Context, index int, delivery catalog.Delivery, target sftpdeliver.Target) *liveDelivery {
+	abandoned, abandonNow := context.WithCancel(context.Background())
+	l := &liveDelivery{index: index, delivery: delivery, pipe: bufpipe.New(liveBufferSize), done: make(chan struct{}),
+		abandoned: abandoned, abandonNow: abandonNow}
 	go func() {
 		defer close(l.done)
-		_, l.err = upload.ReadFrom(&firstReadPause{next: pipe})
+		if l.err = l.open(ctx, target); l.err == nil {
+			_, l.err = l.upload.ReadFrom(&firstReadPause{next: l.pipe})
+		}
 		if l.err != nil {
 			// Later writes fail at once, so a failed destination does not stall the others.
-			pipe.CloseRead(l.err)
+			l.pipe.CloseRead(l.err)
 		}
 	}()
-	return l, nil
+	return l
+}
+
+// open dials the server and creates the temporary file. The export writes
+// to the buffer meanwhile, and waits for this dial once the buffer is full,
+// so a slow server gets a short budget and is delivered from S3 afterwards instead.
+func (l *liveDelivery) open(ctx context.Context, target sftpdeliver.Target) error {
+	dialCtx, cancelDial := context.WithTimeout(ctx, liveDialTimeout)
+	defer cancelDial()
+	stopDialing := context.AfterFunc(l.abandoned, cancelDial)
+	client, err := sftpdeliver.Dial(dialCtx, target)
+	stopDialing()
+	if err != nil {
+		return err
+	}
+	l.client = client
+	closeOnAbandon := context.AfterFunc(l.abandoned, func() { client.Close() })
+	stopOnCancel := client.CloseOnCancel(ctx)
+	l.stop = func() {
+		closeOnAbandon()
+		stopOnCancel()
+	}
+	l.upload, err = client.Create(l.delivery.RemotePath)
+	return err
 }
 
 // liveWriter fans the export out to the live deliveries. A destination that
@@ -121,8 +133,9 @@ func (w *liveWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Bounds of a live delivery: the dial before the export starts, and one
-// write (about 1 MiB, which waits only while the buffer is full).
+// Bounds of a live delivery: the dial, which the export waits for once the
+// buffer is full, and one write (about 1 MiB, which waits only while the
+// buffer is full).
 const (
 	liveDialTimeout  = 10 * time.Second
 	liveStallTimeout = 15 * time.Second
@@ -138,7 +151,7 @@ var errStalled = fmt.Errorf("the SFTP server took no data for %s during the expo
 // closing the connection ends the requests that the server left without a response.
 func (l *liveDelivery) abandon() {
 	l.pipe.CloseRead(errStalled)
-	l.client.Close()
+	l.abandonNow()
 }
 
 // closeAll ends every live delivery's input, with cause (nil for a complete export).
@@ -165,10 +178,12 @@ func abortAll(live []*liveDelivery) {
 		select {
 		case <-l.done:
 		case <-time.After(abortGrace):
-			l.client.Close()
+			l.abandonNow()
 			<-l.done
 		}
-		l.upload.Abort()
+		if l.upload != nil {
+			l.upload.Abort()
+		}
 		l.finish()
 	}
 }
@@ -177,9 +192,13 @@ const abortGrace = 5 * time.Second
 
 var errExportFailed = errors.New("the export failed, so its delivery was abandoned")
 
+// finish closes the connection, if the goroutine opened one. Call it after done is closed.
 func (l *liveDelivery) finish() {
-	l.stop()
-	l.client.Close()
+	if l.client != nil {
+		l.stop()
+		l.client.Close()
+	}
+	l.abandonNow()
 }
 
 // commit renames a live delivery's file into place after the export is
@@ -188,7 +207,9 @@ func (l *liveDelivery) finish() {
 func (h *SQLExport) commitLive(ctx context.Context, exec *Execution, l *liveDelivery, export ExportResult) (DeliverResult, error) {
 	defer l.finish()
 	if l.err != nil {
-		l.upload.Abort()
+		if l.upload != nil {
+			l.upload.Abort()
+		}
 		return DeliverResult{}, l.err
 	}
 	started := time.Now()
@@ -209,7 +230,12 @@ func (h *SQLExport) finishLiveDeliveries(ctx context.Context, exec *Execution, l
 		if err == nil {
 			err = exec.Steps.Record(ctx, DeliverStep(l.index), result)
 		}
-		if err != nil && !errors.Is(err, context.Canceled) {
+		switch {
+		case err == nil || errors.Is(err, context.Canceled):
+		case l.upload == nil:
+			h.Logger.WarnContext(ctx, "deliver: cannot write during the export, will deliver from S3 after it",
+				"run_key", exec.Run.RunKey, "address", l.delivery.SFTP.Address, "error", fmt.Sprint(err))
+		default:
 			h.Logger.WarnContext(ctx, "deliver: the file written during the export was not put in place, will deliver from S3",
 				"run_key", exec.Run.RunKey, "address", l.delivery.SFTP.Address, "error", fmt.Sprint(err))
 		}
