@@ -61,7 +61,9 @@ type fakeQueue struct {
 	visibilityErr error
 	// visibilityDelay is how long each ChangeMessageVisibility call takes.
 	visibilityDelay time.Duration
-	inFlight        int
+	// deleteDelay is how long each DeleteMessageBatch call takes.
+	deleteDelay time.Duration
+	inFlight    int
 	// pollsCancelled counts receives that ended because their context did.
 	pollsCancelled int
 	// runningJobs, if set, counts the jobs running at each receive.
@@ -114,6 +116,7 @@ func (q *fakeQueue) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageIn
 }
 
 func (q *fakeQueue) DeleteMessageBatch(_ context.Context, in *sqs.DeleteMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error) {
+	time.Sleep(q.deleteDelay)
 	for _, entry := range in.Entries {
 		q.record(queueCall{op: "delete", receiptHandle: aws.ToString(entry.ReceiptHandle)})
 	}

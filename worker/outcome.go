@@ -15,13 +15,15 @@ import (
 	"github.com/batchport/batchport/internal/runner"
 )
 
-// handle runs one message and acts on its outcome.
-func (w *Worker) handle(ctx context.Context, message types.Message) {
+// handle runs one message and acts on its outcome. Between the two it calls
+// settle, which frees the job's slot, and calls what settle returned at the end.
+func (w *Worker) handle(ctx context.Context, message types.Message, settle func() (settled func())) {
 	receivedAt := time.Now()
 	receiveCount := receiveCountOf(message)
 	beat := w.startHeartbeat(message, receivedAt)
 	result := w.executor.ExecuteBody(ctx, []byte(aws.ToString(message.Body)), nil)
 	beat.Stop()
+	defer settle()()
 
 	// One With call: each one copies the handler and formats its attributes.
 	attrs := []any{"message_id", aws.ToString(message.MessageId), "receive_count", receiveCount}

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -143,9 +144,10 @@ func TestReceiveOnlyFreeSlots(t *testing.T) {
 		if got := receives[0].receive.MaxNumberOfMessages; got != 2 {
 			t.Errorf("first receive MaxNumberOfMessages = %d, want 2 with both slots free", got)
 		}
-		// Each receive after a job comes once its delete (which lingers for
-		// others) is done and the gather window for more free slots has passed.
-		step := deleteLinger + gatherWindow
+		// Each receive after a job comes once the job frees its slot and the
+		// gather window for more free slots has passed. It does not wait
+		// for the job's delete.
+		step := gatherWindow
 		if got := receives[1].at.Sub(start); got != 10*time.Second+step {
 			t.Errorf("second receive at %s, want 10s and %s: only when job a frees a slot", got, step)
 		}
@@ -164,6 +166,48 @@ func TestReceiveOnlyFreeSlots(t *testing.T) {
 				t.Errorf("receive %d at %s asked for %d messages with %d jobs running, want at most %d",
 					i, receive.at.Sub(start), receive.receive.MaxNumberOfMessages, receive.running, free)
 			}
+		}
+	})
+}
+
+// TestSlowDeletesHoldBackReceives runs instant jobs with two slots against
+// a queue whose deletes take 10 s each. Finished jobs free their slots at
+// once, so the second receive does not wait for the first delete; but no
+// more than two finished messages wait for their deletes, so the worker
+// holds at most four messages and stops receiving until a delete is done.
+func TestSlowDeletesHoldBackReceives(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		var script []receiveStep
+		for i := range 6 {
+			a, b := fmt.Sprintf("m%da", i), fmt.Sprintf("m%db", i)
+			script = append(script, receiveStep{messages: []types.Message{sqsMessage(a, 1, a), sqsMessage(b, 1, b)}})
+		}
+		queue := &fakeQueue{script: script, deleteDelay: 10 * time.Second}
+		executor := &fakeExecutor{run: func(context.Context, string) runner.Result {
+			return runner.Result{Kind: runner.Succeeded}
+		}}
+		cfg := testConfig()
+		cfg.Concurrency = 2
+		start := time.Now()
+		worker := startWorker(t, queue, executor, cfg, nil)
+
+		time.Sleep(5 * time.Second)
+		receives := queue.callsOf("receive")
+		if len(receives) != 2 {
+			t.Errorf("receives in the first 5 s = %d, want 2: two messages settling and two waiting to settle", len(receives))
+		}
+		if len(receives) >= 2 {
+			if got := receives[1].at.Sub(start); got > time.Second {
+				t.Errorf("second receive at %s, want it before the first delete ends at 10s", got)
+			}
+		}
+		time.Sleep(10 * time.Second)
+		if got := len(queue.callsOf("receive")); got <= 2 {
+			t.Errorf("receives after the first delete = %d, want more than 2", got)
+		}
+		if err := worker.shutdown(); err != nil {
+			t.Fatalf("Run: %v", err)
 		}
 	})
 }

@@ -82,8 +82,13 @@ type Worker struct {
 	logger   *slog.Logger
 
 	// slots holds one token per running or received job.
-	slots   chan struct{}
-	running sync.WaitGroup
+	slots chan struct{}
+	// settling holds one token per finished job whose outcome (a delete,
+	// a visibility change, a DLQ send) is still being sent. A finished job
+	// frees its slot for the next receive while its outcome is sent. This
+	// second limit keeps a slow queue from piling up finished messages.
+	settling chan struct{}
+	running  sync.WaitGroup
 	// handling counts the messages being handled, for the shutdown log.
 	handling atomic.Int64
 	deleter  *deleter
@@ -101,6 +106,7 @@ func New(queue Queue, executor Executor, cfg Config, logger *slog.Logger) (*Work
 		config:   cfg,
 		logger:   logger,
 		slots:    make(chan struct{}, cfg.Concurrency),
+		settling: make(chan struct{}, cfg.Concurrency),
 	}, nil
 }
 
@@ -177,8 +183,7 @@ func (w *Worker) receiveLoop(ctx, jobCtx context.Context) {
 			go func() {
 				defer w.running.Done()
 				defer w.handling.Add(-1)
-				defer w.returnSlots(1)
-				w.handle(jobCtx, message)
+				w.handle(jobCtx, message, w.settle)
 			}()
 		}
 	}
@@ -220,6 +225,15 @@ func (w *Worker) acquireSlots(ctx context.Context) int {
 // It delays a receive by at most this much, which is nothing next to a
 // job's run time and makes short jobs share receives.
 const gatherWindow = 2 * time.Millisecond
+
+// settle moves a finished job from its slot to a settling token, so the
+// next receive need not wait for the job's outcome to be sent. It returns
+// the function that gives the settling token back.
+func (w *Worker) settle() (settled func()) {
+	w.settling <- struct{}{}
+	w.returnSlots(1)
+	return func() { <-w.settling }
+}
 
 func (w *Worker) returnSlots(n int) {
 	for range n {

@@ -21,7 +21,8 @@ type Config struct {
 	DLQURL string `env:"BATCHPORT_DLQ_URL"`
 	// JobsDir is the job catalog folder. Default: jobs.
 	JobsDir string `env:"BATCHPORT_JOBS_DIR, default=jobs"`
-	// Concurrency is how many jobs one worker runs at once. Default: 4.
+	// Concurrency is how many jobs one worker runs at once. Default: 4. As
+	// many finished jobs again may be waiting for their message's delete.
 	Concurrency int `env:"BATCHPORT_CONCURRENCY, default=4"`
 	// VisibilityTimeout is the visibility timeout each receive requests, which heartbeats extend. Default: 60s.
 	VisibilityTimeout time.Duration `env:"BATCHPORT_VISIBILITY_TIMEOUT, default=60s"`
