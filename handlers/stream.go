@@ -30,8 +30,8 @@ type liveDelivery struct {
 	done chan struct{}
 	// abandoned is cancelled to give the delivery up: it ends a dial in
 	// progress and closes the connection.
-	abandoned      context.Context
-	abandonNow     context.CancelFunc
+	abandoned  context.Context
+	abandonNow context.CancelFunc
 	// dropped is set by liveWriter, under its lock, once writes to pipe failed.
 	dropped bool
 
