@@ -2,6 +2,7 @@ package cli
 
 import (
 	"os"
+	"runtime"
 	"runtime/debug"
 )
 
@@ -15,6 +16,13 @@ const (
 	memoryPerJob = 32 << 20
 )
 
+// limitRuntime sizes the Go runtime for jobs concurrent jobs: its memory
+// limit and its processors.
+func limitRuntime(jobs int) {
+	limitMemory(jobs)
+	limitProcessors(jobs)
+}
+
 // limitMemory sets the Go runtime's soft memory limit for jobs concurrent
 // jobs, unless GOMEMLIMIT sets one. Without a limit the heap grows to twice
 // its live size between collections, so peak RSS would grow with the
@@ -26,4 +34,17 @@ func limitMemory(jobs int) {
 		return
 	}
 	debug.SetMemoryLimit(int64(baseMemory + jobs*memoryPerJob))
+}
+
+// limitProcessors sets GOMAXPROCS to at most one per concurrent job, unless
+// GOMAXPROCS is set. A job is a chain of goroutines that hand buffers on
+// (COPY, S3 parts, SFTP writers), and on more processors than jobs each
+// handoff wakes another thread. Measured on 2 cores, a 5 M-row export took
+// 2.9 s on one processor and 3.3 s on two. It used 1.3 s of CPU for 488 MB,
+// so one processor moves more than the 220 MB/s that PostgreSQL's COPY sent.
+func limitProcessors(jobs int) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return
+	}
+	runtime.GOMAXPROCS(min(runtime.GOMAXPROCS(0), jobs))
 }

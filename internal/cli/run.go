@@ -42,7 +42,7 @@ give the job a backup key template with {{.RunKey}} so drills do not take the re
 			if err != nil {
 				return err
 			}
-			limitMemory(1)
+			limitRuntime(1)
 			result := r.Execute(ctx, msg, &runner.Options{NoDeliver: noDeliver})
 			notes := a.notes(asJSON)
 			switch result.Kind {

@@ -48,7 +48,7 @@ func runWorker(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	limitMemory(cfg.Concurrency)
+	limitRuntime(cfg.Concurrency)
 	executor, err := a.runner(ctx)
 	if err != nil {
 		return err
