@@ -66,8 +66,11 @@ func (w *Worker) handle(ctx context.Context, message types.Message, settle func(
 
 	case runner.Retry:
 		if ctx.Err() != nil {
-			w.setVisibility(message, 0)
-			log.Warn("job cancelled by shutdown, message released", "attempt", result.Attempt, "error", result.Err)
+			// A poll still in progress would take the message straight back
+			// and count one more receive, so the release waits for it to end.
+			<-w.polled
+			releasedAs := w.giveBack(message, receiveCount)
+			log.Warn("job cancelled by shutdown, message released", "attempt", result.Attempt, "released_as", releasedAs, "error", result.Err)
 			return
 		}
 		delay := retryDelay(receiveCount)

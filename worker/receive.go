@@ -24,14 +24,34 @@ func (w *Worker) receive(ctx context.Context, n int) ([]types.Message, error) {
 	return out.Messages, nil
 }
 
-// releaseAll makes messages visible again at once, for another worker.
+// releaseAll gives messages received during shutdown back to the queue
+// unrun, for another worker.
 func (w *Worker) releaseAll(messages []types.Message) {
 	for _, message := range messages {
-		w.setVisibility(message, 0)
+		receiveCount := receiveCountOf(message)
+		releasedAs := w.giveBack(message, receiveCount)
 		// The receive still counts toward the queue's limit, so the release is logged.
 		w.logger.Info("worker: message received during shutdown, released unrun",
-			"message_id", aws.ToString(message.MessageId), "receive_count", receiveCountOf(message))
+			"message_id", aws.ToString(message.MessageId), "receive_count", receiveCount, "released_as", releasedAs)
 	}
+}
+
+// giveBack makes a message that shutdown kept from running visible again at
+// once. A shutdown is not a failure, but each receive counts toward the
+// queue's limit, so a message on its second-to-last receive or later goes
+// back as a new message, whose count starts at zero. It returns how the
+// message went back: "released" or "sent_again".
+func (w *Worker) giveBack(message types.Message, receiveCount int) string {
+	if w.config.MaxReceiveCount > 1 && receiveCount >= w.config.MaxReceiveCount-1 {
+		err := w.requeue(message, 0)
+		if err == nil {
+			return "sent_again"
+		}
+		w.logger.Warn("worker: sending a message again at shutdown failed, releasing it instead",
+			"message_id", aws.ToString(message.MessageId), "receive_count", receiveCount, "error", err)
+	}
+	w.setVisibility(message, 0)
+	return "released"
 }
 
 // setVisibility changes a message's visibility timeout on a fresh context,

@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/batchport/batchport/internal/runner"
 )
@@ -47,6 +48,13 @@ func TestShutdownCancelsAfterDrain(t *testing.T) {
 		if got := queue.callsOf("visibility")[0].visibility; got != 0 {
 			t.Errorf("visibility = %s, want 0 so another worker takes the message at once", got)
 		}
+		// A poll in progress would take the released message back and count
+		// one more receive, so the release comes after the last poll ends.
+		receives := queue.callsOf("receive")
+		pollEnd := receives[len(receives)-1].at.Add(20 * time.Second)
+		if released := queue.callsOf("visibility")[0].at; released.Before(pollEnd) {
+			t.Errorf("message released %s before the last poll ended, want after it", pollEnd.Sub(released))
+		}
 		if got, limit := time.Since(shutdownAt), max(cfg.DrainTimeout, 20*time.Second); got > limit {
 			t.Errorf("Run returned %s after shutdown began, want at most %s (drain timeout or one long poll)", got, limit)
 		}
@@ -54,6 +62,37 @@ func TestShutdownCancelsAfterDrain(t *testing.T) {
 			if receive.at.After(shutdownAt) {
 				t.Errorf("receive at %s, after shutdown began at %s, want none", receive.at, shutdownAt)
 			}
+		}
+	})
+}
+
+// TestShutdownSendsAgainBeforeLimit cancels a job on its second receive of
+// three. Released, the message would reach the DLQ on one more shutdown
+// without ever failing, so it goes back as a new message instead.
+func TestShutdownSendsAgainBeforeLimit(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		queue := &fakeQueue{script: []receiveStep{{messages: []types.Message{sqsMessage("m1", 2, "long job")}}}}
+		executor := &fakeExecutor{run: resultAfter(time.Hour, runner.Result{Kind: runner.Succeeded})}
+		cfg := testConfig()
+		cfg.DrainTimeout = 5 * time.Second
+		cfg.MaxReceiveCount = 3
+		worker := startWorker(t, queue, executor, cfg, nil)
+
+		time.Sleep(time.Second)
+		if err := worker.shutdown(); err != nil {
+			t.Errorf("Run = %v, want nil after a clean shutdown", err)
+		}
+
+		if got := queue.ops(); !slices.Equal(got, []string{"send", "delete rh-m1"}) {
+			t.Fatalf("queue calls = %v, want [send delete rh-m1]: the message sent again, then the original deleted", got)
+		}
+		sent := queue.callsOf("send")[0].send
+		if got := aws.ToString(sent.MessageBody); got != "long job" {
+			t.Errorf("body sent again = %q, want the original %q", got, "long job")
+		}
+		if sent.DelaySeconds != 0 {
+			t.Errorf("DelaySeconds = %d, want 0 so another worker takes it at once", sent.DelaySeconds)
 		}
 	})
 }
