@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/batchport/batchport/internal/catalog"
@@ -60,12 +61,22 @@ func (h *SQLExport) Validate(job *catalog.Job) error {
 	return nil
 }
 
+// DrillPrefix is the S3 folder of the exports of runs with NoDeliver.
+const DrillPrefix = "drills"
+
 // Execute runs the export step unless an earlier attempt recorded it, then each delivery.
 func (h *SQLExport) Execute(ctx context.Context, exec *Execution) error {
 	var export ExportResult
 	done, err := exec.Steps.Done(ExportStep, &export)
 	if err != nil {
 		return err
+	}
+	if done && !exec.NoDeliver && strings.HasPrefix(export.Key, DrillPrefix+"/") {
+		// A drill's export is not the backup of record, and it may be old:
+		// delivering it would send a rehearsal to the partner.
+		return failure.Permanentf("run_key_drill",
+			"run key %s was used by a drill (run --no-deliver), whose export s3://%s/%s is not delivered; give the real run another run key",
+			exec.Run.RunKey, export.Bucket, export.Key)
 	}
 	if done {
 		h.Logger.InfoContext(ctx, "export: resuming from the S3 snapshot", "run_key", exec.Run.RunKey, "s3_key", export.Key, "rows", export.Rows)

@@ -23,8 +23,9 @@ func newRunCommand(a *app) *cobra.Command {
 that already succeeded is not run again. For development and switch-back drills.
 
 --no-deliver stops after the export and records the run as "exported". It needs a
---run-key of its own, so that a drill never becomes the run the schedule later delivers;
-give the job a backup key template with {{.RunKey}} so drills do not take the real key.`,
+--run-key of its own, so that a drill never becomes the run the schedule later delivers.
+Its export goes under drills/RUN_KEY/ in S3, so the job's own backup key stays free. A
+real run under a drill's run key fails with run_key_drill.`,
 		Example: `  batchport run partner-daily-orders -p date=2026-12-01
   batchport run partner-daily-orders -p date=2026-12-01 --run-key drill/1 --no-deliver`,
 		Args: cobra.ExactArgs(1),

@@ -46,6 +46,30 @@ func TestDrillLeavesScheduledRunAlone(t *testing.T) {
 	}
 }
 
+// A real run under a drill's run key fails instead of delivering the drill's
+// export, which is not the backup of record and may be old.
+func TestRealRunRejectsDrillRunKey(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	const date = "2026-11-27"
+	s.batchport("run", "partner-daily-orders", "-p", "date="+date, "--no-deliver", "--run-key", "drill/2")
+
+	_, stderr, err := s.run("run", "partner-daily-orders", "-p", "date="+date, "--run-key", "drill/2")
+	if err == nil {
+		t.Fatal("a real run under the drill's run key succeeded")
+	}
+	if !strings.Contains(stderr, "[run_key_drill]") {
+		t.Errorf("stderr = %q, want a run_key_drill error", stderr)
+	}
+	if !strings.Contains(stderr, "give the real run another run key") {
+		t.Errorf("stderr = %q, want it to say what to do", stderr)
+	}
+	remote := filepath.Join(s.sftpDir, "orders_"+date+".csv")
+	if _, err := os.Stat(filepath.Join(s.env.SFTPRoot, remote)); !os.IsNotExist(err) {
+		t.Errorf("the drill's export was delivered to %s (stat error %v)", remote, err)
+	}
+}
+
 // A destination whose known_hosts variable is not set fails the run before
 // the query runs: nothing is stored that a later run would find in the way.
 func TestMissingKnownHostsFailsBeforeExport(t *testing.T) {

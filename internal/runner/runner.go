@@ -67,7 +67,7 @@ type Result struct {
 // Options adjust one execution. A nil *Options means the defaults.
 type Options struct {
 	// NoDeliver stops after the export step, and stores the export under
-	// DrillPrefix/RUN_KEY/ in front of the job's backup key.
+	// handlers.DrillPrefix/RUN_KEY/ in front of the job's backup key.
 	NoDeliver bool
 }
 
@@ -97,7 +97,7 @@ func (r *Runner) Execute(ctx context.Context, msg messages.Message, opts *Option
 	if opts.NoDeliver {
 		// A drill's export must not take the backup key of the run it
 		// rehearses: that run would then fail with backup_key_taken.
-		run.BackupKey = path.Join(DrillPrefix, run.RunKey, run.BackupKey)
+		run.BackupKey = path.Join(handlers.DrillPrefix, run.RunKey, run.BackupKey)
 	}
 
 	claim, err := r.Ledger.Claim(ctx, ledger.ClaimRequest{
@@ -160,9 +160,6 @@ func (r *Runner) recordRejected(ctx context.Context, msg messages.Message, err e
 		r.Logger.Warn("ledger: recording a rejected message failed", "run_key", msg.RunKey, "job", msg.Job, "error", recordErr)
 	}
 }
-
-// DrillPrefix is the S3 folder of the exports of runs with NoDeliver.
-const DrillPrefix = "drills"
 
 func (r *Runner) resolve(msg messages.Message) (*catalog.Run, handlers.Handler, error) {
 	job, err := r.Catalog.Job(msg.Job)
