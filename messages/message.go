@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -124,6 +125,10 @@ func validateRunKey(key string) error {
 	}
 	if err := checkText("run_key", key, MaxRunKeyChars); err != nil {
 		return err
+	}
+	// A key of spaces looks empty in every listing, and " a" and "a" look the same.
+	if strings.TrimSpace(key) != key {
+		return fmt.Errorf(`invalid "run_key" %s: it starts or ends with white space`, quote(key))
 	}
 	for i, r := range []rune(key) {
 		if !unicode.IsPrint(r) {
