@@ -162,10 +162,14 @@ func printDeadLetters(w io.Writer, letters []deadLetter, asJSON bool) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "MESSAGE ID\tJOB\tRUN KEY\tCLASS\tRECEIVES\tREASON")
+	fmt.Fprintln(tw, "SENT\tMESSAGE ID\tJOB\tRUN KEY\tCLASS\tRECEIVES\tREASON")
 	for _, l := range letters {
 		reason := strings.Join(strings.Fields(l.ErrorMessage), " ") // one line, however many the error has
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", l.MessageID, orDash(l.Job), orDash(l.RunKey), l.ErrorClass, orDash(l.ReceiveCount), reason)
+		sent := "-"
+		if !l.SentAt.IsZero() {
+			sent = l.SentAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sent, l.MessageID, orDash(l.Job), orDash(l.RunKey), l.ErrorClass, orDash(l.ReceiveCount), reason)
 	}
 	return tw.Flush()
 }
@@ -212,6 +216,9 @@ func redriveDeadLetters(ctx context.Context, a *app, job string, dryRun bool) er
 	if dryRun {
 		release(selected)
 		fmt.Fprintf(a.streams.Out, "dry run: would redrive %d of %d dead letters\n", len(selected), len(letters))
+		if len(selected) == 0 {
+			return nil // printDeadLetters would say the DLQ is empty, and it is not
+		}
 		return printDeadLetters(a.streams.Out, selected, false)
 	}
 	client, dlqURL, err := a.deadLetterQueue(ctx)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -116,6 +117,14 @@ func TestPoisonMessageRedrivenAfterFix(t *testing.T) {
 	listed := s.batchport("dlq", "list")
 	if !strings.Contains(listed, "sql_invalid") || !strings.Contains(listed, "report/a") || !strings.Contains(listed, "SELEC") {
 		t.Errorf("dlq list does not show the job's run key, class and the SQL error:\n%s", listed)
+	}
+	// The time the message was sent to the DLQ, to find its log lines.
+	if !regexp.MustCompile(`(?m)^20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ\s`).MatchString(listed) {
+		t.Errorf("dlq list does not start its row with the time the message was dead-lettered:\n%s", listed)
+	}
+	none := s.batchport("dlq", "redrive", "--job", "no-such-job", "--dry-run")
+	if !strings.Contains(none, "would redrive 0 of 1") || strings.Contains(none, "the DLQ is empty") {
+		t.Errorf("dry run for a job with no dead letters printed %q, want 0 of 1 and nothing saying the DLQ is empty", none)
 	}
 
 	// The fix: correct the query, then redrive.
