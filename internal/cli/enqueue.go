@@ -129,8 +129,8 @@ func waitForRun(cmd *cobra.Command, a *app, runKey string, timeout time.Duration
 				if err := printRun(out, run, asJSON); err != nil {
 					return err
 				}
-				return fmt.Errorf("run %s failed, and its message has used the last of the %d receives the queue allows, so the queue moves it to the DLQ: %s; "+
-					"fix the cause, then run batchport dlq redrive", runKey, limit, run.Error)
+				return fmt.Errorf("run %s failed, and its message has used the last of the %d receives the queue allows, so the queue moves it to the DLQ when its visibility timeout ends and a worker polls again: %s; "+
+					"fix the cause, then run batchport dlq redrive once dlq list shows it", runKey, limit, run.Error)
 			}
 		}
 		select {

@@ -36,7 +36,8 @@ func printRun(w io.Writer, run *ledger.Run, asJSON bool) error {
 		fmt.Fprintf(tw, "error:\t%s [%s]\n", run.Error, run.ErrorClass)
 	}
 	if run.DeadLetteredAt != nil {
-		fmt.Fprintf(tw, "dead-lettered:\t%s: fix the cause, then batchport dlq redrive --job %s\n", run.DeadLetteredAt.Format(time.RFC3339), run.Job)
+		fmt.Fprintf(tw, "dead-lettered:\t%s: fix the cause, then batchport dlq redrive --job %s "+
+			"(after its last receive, the message reaches the DLQ when its visibility timeout ends)\n", run.DeadLetteredAt.Format(time.RFC3339), run.Job)
 	}
 	for _, step := range run.Steps {
 		printStep(tw, step)
