@@ -292,14 +292,56 @@ func (u *multipartUpload) complete(ctx context.Context) (Object, error) {
 	return Object{Key: u.key, ETag: aws.ToString(out.ETag), VersionID: aws.ToString(out.VersionId)}, nil
 }
 
+// abort aborts the upload, then checks that it is gone. A part upload in
+// progress during the abort may still succeed, so "it might be necessary to
+// abort a given multipart upload multiple times" (S3 API reference,
+// AbortMultipartUpload). It tries up to abortAttempts times.
 func (u *multipartUpload) abort(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
 	defer cancel()
-	_, err := u.store.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
-		Bucket: aws.String(u.store.bucket), Key: aws.String(u.key), UploadId: aws.String(u.id),
+	for attempt := 1; ; attempt++ {
+		_, err := u.store.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+			Bucket: aws.String(u.store.bucket), Key: aws.String(u.key), UploadId: aws.String(u.id),
+		})
+		var apiErr smithy.APIError
+		if err != nil && !(errors.As(err, &apiErr) && apiErr.ErrorCode() == "NoSuchUpload") {
+			return fmt.Errorf("aborting multipart upload %s: %w", u.id, err)
+		}
+		timer := time.NewTimer(abortRecheckDelay)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return nil // the abort went through; only the check is cut short
+		}
+		open, err := u.stillOpen(ctx)
+		if err != nil || !open {
+			return nil // a failed check is not a failed abort; abortStale retries at the next upload
+		}
+		if attempt == abortAttempts {
+			return fmt.Errorf("multipart upload %s is still open after %d aborts", u.id, attempt)
+		}
+	}
+}
+
+// How often and after what pause abort checks for an upload that came back.
+const (
+	abortAttempts     = 3
+	abortRecheckDelay = 250 * time.Millisecond
+)
+
+// stillOpen reports whether the bucket still lists the upload.
+func (u *multipartUpload) stillOpen(ctx context.Context) (bool, error) {
+	out, err := u.store.client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{
+		Bucket: aws.String(u.store.bucket), Prefix: aws.String(u.key),
 	})
 	if err != nil {
-		return fmt.Errorf("aborting multipart upload %s: %w", u.id, err)
+		return false, err
 	}
-	return nil
+	for _, upload := range out.Uploads {
+		if aws.ToString(upload.UploadId) == u.id {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -171,6 +171,44 @@ func TestUploadPartFailureAborts(t *testing.T) {
 	}
 }
 
+// lingeringClient makes its first abort a no-op, as when the server
+// finishes writing a part after the abort and the upload is left in place.
+type lingeringClient struct {
+	countingClient
+	aborts atomic.Int32
+}
+
+func (c *lingeringClient) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error) {
+	if c.aborts.Add(1) == 1 {
+		return &s3.AbortMultipartUploadOutput{}, nil
+	}
+	return c.Client.AbortMultipartUpload(ctx, in, optFns...)
+}
+
+func TestUploadAbortRepeatedUntilGone(t *testing.T) {
+	t.Parallel()
+	env := testenv.Require(t)
+	bucket := env.NewBucket(t)
+	raw := testenv.S3Client(t)
+	client := &lingeringClient{countingClient: countingClient{Client: raw, failPart: 3}}
+	store := s3store.New(client, bucket, &s3store.Options{PartSize: partSize, Concurrency: 2})
+
+	_, err := store.Upload(testenv.Context(t), "lingering.csv", bytes.NewReader(randomBytes(t, 5*partSize)), nil)
+	if err == nil {
+		t.Fatal("Upload succeeded, want the injected part failure")
+	}
+	if got := client.aborts.Load(); got != 2 {
+		t.Errorf("aborts = %d, want 2: the first left the upload open", got)
+	}
+	uploads, err := raw.ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(uploads.Uploads) != 0 {
+		t.Errorf("%d multipart uploads left open, want none", len(uploads.Uploads))
+	}
+}
+
 func TestUploadKeepsAnotherOwnersObject(t *testing.T) {
 	t.Parallel()
 	env := testenv.Require(t)
