@@ -91,8 +91,14 @@ func (j *Job) validateSchedule() error {
 	if j.Schedule.Expression == "" {
 		return errors.New("schedule.expression is missing: use cron(...), rate(...) or at(...), or drop schedule for a manual-only job")
 	}
-	if _, err := schedule.Parse(j.Schedule.Expression, loc); err != nil {
+	parsed, err := schedule.Parse(j.Schedule.Expression, loc)
+	if err != nil {
 		return fmt.Errorf("schedule.expression: %w", err)
+	}
+	// A cron such as cron(0 12 31 2 ? *) parses but never fires, and one
+	// with a past year fires no more: the job would silently never run.
+	if _, ok := parsed.Next(time.Now()); parsed.Kind() == schedule.KindCron && !ok {
+		return fmt.Errorf("schedule.expression %s never fires after now: check its day of month, month and year", j.Schedule.Expression)
 	}
 	return nil
 }

@@ -92,6 +92,16 @@ func TestValidateErrors(t *testing.T) {
 			wantAll: []string{"schedule.expression", "cron(30 3 * * *)"},
 		},
 		{
+			name:    "cron on a day that does not exist",
+			change:  func(t *testing.T, j *Job) { j.Schedule.Expression = "cron(0 12 31 2 ? *)" },
+			wantAll: []string{"schedule.expression cron(0 12 31 2 ? *) never fires after now"},
+		},
+		{
+			name:    "cron in a past year",
+			change:  func(t *testing.T, j *Job) { j.Schedule.Expression = "cron(0 12 ? * MON-FRI 2025)" },
+			wantAll: []string{"schedule.expression cron(0 12 ? * MON-FRI 2025) never fires after now"},
+		},
+		{
 			name:    "expression of no known form",
 			change:  func(t *testing.T, j *Job) { j.Schedule.Expression = "every day" },
 			wantAll: []string{"schedule.expression", "every day"},
