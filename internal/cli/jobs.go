@@ -123,6 +123,10 @@ func validateJobs(w io.Writer, c *catalog.Catalog, lookupEnv func(string) (strin
 	if len(problems) > 0 {
 		return invalidInput(fmt.Errorf("%d of %d jobs are invalid: %s", len(problems), total, strings.Join(sortedNames(problems), ", ")))
 	}
+	if total == 1 {
+		fmt.Fprintln(w, "the job is valid")
+		return nil
+	}
 	fmt.Fprintf(w, "all %d jobs are valid\n", total)
 	return nil
 }
