@@ -66,9 +66,6 @@ func (w *Worker) handle(ctx context.Context, message types.Message, settle func(
 
 	case runner.Retry:
 		if ctx.Err() != nil {
-			// A poll still in progress would take the message straight back
-			// and count one more receive, so the release waits for it to end.
-			<-w.polled
 			releasedAs := w.giveBack(message, receiveCount)
 			log.Warn("job cancelled by shutdown, message released", "attempt", result.Attempt, "released_as", releasedAs, "error", result.Err)
 			return

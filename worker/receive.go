@@ -25,19 +25,25 @@ func (w *Worker) receive(ctx context.Context, n int) ([]types.Message, error) {
 }
 
 // releaseAll gives messages received during shutdown back to the queue
-// unrun, for another worker.
+// unrun, for another worker. Each goes back as a new message, so that the
+// receive does not count toward the queue's limit: the worker's last poll
+// may have taken back a job that shutdown had just released.
 func (w *Worker) releaseAll(messages []types.Message) {
 	for _, message := range messages {
-		receiveCount := receiveCountOf(message)
-		releasedAs := w.giveBack(message, receiveCount)
-		// The receive still counts toward the queue's limit, so the release is logged.
+		releasedAs := "sent_again"
+		if err := w.requeue(message, 0); err != nil {
+			w.logger.Warn("worker: sending a message again at shutdown failed, releasing it instead",
+				"message_id", aws.ToString(message.MessageId), "error", err)
+			w.setVisibility(message, 0)
+			releasedAs = "released"
+		}
 		w.logger.Info("worker: message received during shutdown, released unrun",
-			"message_id", aws.ToString(message.MessageId), "receive_count", receiveCount, "released_as", releasedAs)
+			"message_id", aws.ToString(message.MessageId), "receive_count", receiveCountOf(message), "released_as", releasedAs)
 	}
 }
 
-// giveBack makes a message that shutdown kept from running visible again at
-// once. A shutdown is not a failure, but each receive counts toward the
+// giveBack makes the message of a job that shutdown cancelled visible again
+// at once. A shutdown is not a failure, but each receive counts toward the
 // queue's limit, so a message on its second-to-last receive or later goes
 // back as a new message, whose count starts at zero. It returns how the
 // message went back: "released" or "sent_again".

@@ -91,10 +91,7 @@ type Worker struct {
 	running  sync.WaitGroup
 	// handling counts the messages being handled, for the shutdown log.
 	handling atomic.Int64
-	// polled is closed when the receive loop has ended, so no poll can
-	// take back a message that shutdown gives back to the queue.
-	polled  chan struct{}
-	deleter *deleter
+	deleter  *deleter
 }
 
 // New returns a worker. cfg is copied, with defaults filled in.
@@ -110,7 +107,6 @@ func New(queue Queue, executor Executor, cfg Config, logger *slog.Logger) (*Work
 		logger:   logger,
 		slots:    make(chan struct{}, cfg.Concurrency),
 		settling: make(chan struct{}, cfg.Concurrency),
-		polled:   make(chan struct{}),
 	}, nil
 }
 
@@ -140,7 +136,6 @@ func (w *Worker) Run(ctx context.Context) error {
 		"visibility_timeout_s", int(w.config.VisibilityTimeout.Seconds()))
 	w.deleter = newDeleter(w.queue, w.config.QueueURL)
 	w.receiveLoop(ctx, jobCtx)
-	close(w.polled)
 	w.running.Wait()
 	w.deleter.close()
 	w.logger.Info("worker: stopped")
