@@ -28,8 +28,8 @@ type liveDelivery struct {
 	// moment of the server does not hold up the COPY at once.
 	pipe *bufpipe.Pipe
 	done chan struct{}
-	// abandoned is cancelled to give the delivery up: it ends a dial in
-	// progress and closes the connection.
+	// abandoned is cancelled to give up the delivery. Cancelling it ends a
+	// dial in progress and closes the connection.
 	abandoned  context.Context
 	abandonNow context.CancelFunc
 	// dropped is set by liveWriter, under its lock, once writes to pipe failed.

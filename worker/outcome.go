@@ -52,7 +52,7 @@ func (w *Worker) handle(ctx context.Context, message types.Message, settle func(
 		// extends its lease for as long as it runs, so a duplicate of a long
 		// run would reach the DLQ. Before its last receive it goes back to
 		// the queue as a new message, with a receive count of zero.
-		if w.config.MaxReceiveCount > 1 && receiveCount >= w.config.MaxReceiveCount-1 {
+		if w.nearReceiveLimit(receiveCount) {
 			if err := w.requeue(message, wait); err != nil {
 				log.Warn("worker: requeueing a busy message failed, hiding it instead", "error", err)
 			} else {

@@ -26,38 +26,47 @@ func (w *Worker) receive(ctx context.Context, n int) ([]types.Message, error) {
 
 // releaseAll gives messages received during shutdown back to the queue
 // unrun, for another worker. Each goes back as a new message, so that the
-// receive does not count toward the queue's limit: the worker's last poll
+// receive does not count toward the queue's limit. The worker's last poll
 // may have taken back a job that shutdown had just released.
 func (w *Worker) releaseAll(messages []types.Message) {
 	for _, message := range messages {
-		releasedAs := "sent_again"
-		if err := w.requeue(message, 0); err != nil {
-			w.logger.Warn("worker: sending a message again at shutdown failed, releasing it instead",
-				"message_id", aws.ToString(message.MessageId), "error", err)
-			w.setVisibility(message, 0)
-			releasedAs = "released"
-		}
+		receiveCount := receiveCountOf(message)
+		releasedAs := w.sendAgain(message, receiveCount)
 		w.logger.Info("worker: message received during shutdown, released unrun",
-			"message_id", aws.ToString(message.MessageId), "receive_count", receiveCountOf(message), "released_as", releasedAs)
+			"message_id", aws.ToString(message.MessageId), "receive_count", receiveCount, "released_as", releasedAs)
 	}
 }
 
 // giveBack makes the message of a job that shutdown cancelled visible again
-// at once. A shutdown is not a failure, but each receive counts toward the
-// queue's limit, so a message on its second-to-last receive or later goes
-// back as a new message, whose count starts at zero. It returns how the
-// message went back: "released" or "sent_again".
+// at once. A shutdown is not a failure, so a message near the queue's
+// receive limit goes back as a new message, whose count starts at zero. It
+// returns how the message went back: "released" or "sent_again".
 func (w *Worker) giveBack(message types.Message, receiveCount int) string {
-	if w.config.MaxReceiveCount > 1 && receiveCount >= w.config.MaxReceiveCount-1 {
-		err := w.requeue(message, 0)
-		if err == nil {
-			return "sent_again"
-		}
-		w.logger.Warn("worker: sending a message again at shutdown failed, releasing it instead",
-			"message_id", aws.ToString(message.MessageId), "receive_count", receiveCount, "error", err)
+	if w.nearReceiveLimit(receiveCount) {
+		return w.sendAgain(message, receiveCount)
 	}
 	w.setVisibility(message, 0)
 	return "released"
+}
+
+// sendAgain sends message again as a new message, visible at once, and
+// deletes it. If that fails, it releases the message instead. It returns
+// "sent_again" or "released".
+func (w *Worker) sendAgain(message types.Message, receiveCount int) string {
+	err := w.requeue(message, 0)
+	if err == nil {
+		return "sent_again"
+	}
+	w.logger.Warn("worker: sending a message again at shutdown failed, releasing it instead",
+		"message_id", aws.ToString(message.MessageId), "receive_count", receiveCount, "error", err)
+	w.setVisibility(message, 0)
+	return "released"
+}
+
+// nearReceiveLimit reports whether a message is on its second-to-last
+// receive or later, where one more receive could move it to the DLQ.
+func (w *Worker) nearReceiveLimit(receiveCount int) bool {
+	return w.config.MaxReceiveCount > 1 && receiveCount >= w.config.MaxReceiveCount-1
 }
 
 // setVisibility changes a message's visibility timeout on a fresh context,

@@ -172,9 +172,9 @@ func TestReceiveOnlyFreeSlots(t *testing.T) {
 
 // TestSlowDeletesHoldBackReceives runs instant jobs with two slots against
 // a queue whose deletes take 10 s each. Finished jobs free their slots at
-// once, so the second receive does not wait for the first delete; but no
-// more than two finished messages wait for their deletes, so the worker
-// holds at most four messages and stops receiving until a delete is done.
+// once, so the second receive does not wait for the first delete. At most
+// two finished messages wait for their deletes, so the worker holds at most
+// four messages and stops receiving until a delete is done.
 func TestSlowDeletesHoldBackReceives(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {

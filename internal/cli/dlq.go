@@ -217,7 +217,7 @@ func redriveDeadLetters(ctx context.Context, a *app, job string, dryRun bool) er
 		release(selected)
 		fmt.Fprintf(a.streams.Out, "dry run: would redrive %d of %d dead letters\n", len(selected), len(letters))
 		if len(selected) == 0 {
-			return nil // printDeadLetters would say the DLQ is empty, and it is not
+			return nil // printDeadLetters prints "the DLQ is empty" for no letters, which is false here
 		}
 		return printDeadLetters(a.streams.Out, selected, false)
 	}

@@ -316,7 +316,7 @@ func (u *multipartUpload) abort(ctx context.Context) error {
 		}
 		open, err := u.stillOpen(ctx)
 		if err != nil || !open {
-			return nil // a failed check is not a failed abort; abortStale retries at the next upload
+			return nil // a failed check is not a failed abort, and abortStale retries at the next upload
 		}
 		if attempt == abortAttempts {
 			return fmt.Errorf("multipart upload %s is still open after %d aborts", u.id, attempt)
@@ -324,7 +324,7 @@ func (u *multipartUpload) abort(ctx context.Context) error {
 	}
 }
 
-// How often and after what pause abort checks for an upload that came back.
+// Bounds of abort's check for an upload that came back: attempts, and the pause before each check.
 const (
 	abortAttempts     = 3
 	abortRecheckDelay = 250 * time.Millisecond
